@@ -1,1 +1,3 @@
-pub fn placeholder() {}
+//! cluster-exec: run shell commands across a cluster, behind sandboxed
+//! WebAssembly validators and a router, over the system's OpenSSH client.
+pub mod plugin;
