@@ -80,17 +80,26 @@ fn memory_bomb_is_denied_naming_the_cap() {
 fn panic_is_denied_with_the_panic_message() {
     let v = validator(fixture("panic").to_str().unwrap(), default_limits());
     let reason = deny_reason(v.validate(&request("make it panic")));
-    assert!(reason.contains("panicked: fixture panic on `make it panic`"), "{reason}");
+    assert!(
+        reason.contains("panicked: fixture panic on `make it panic`"),
+        "{reason}"
+    );
     // The same plugin keeps answering (and keeps denying) on later calls.
     let again = deny_reason(v.validate(&request("again")));
-    assert!(again.contains("panicked: fixture panic on `again`"), "{again}");
+    assert!(
+        again.contains("panicked: fixture panic on `again`"),
+        "{again}"
+    );
     host_still_serves();
 }
 
 #[test]
 fn filesystem_import_is_refused_at_load_naming_file_and_import() {
     let path = fixture("fs");
-    let err = loader().load(path.to_str().unwrap(), None).err().expect("refused");
+    let err = loader()
+        .load(path.to_str().unwrap(), None)
+        .err()
+        .expect("refused");
     let msg = format!("{err:#}");
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("wasi:filesystem/"), "{msg}");
@@ -101,23 +110,41 @@ fn filesystem_import_is_refused_at_load_naming_file_and_import() {
 fn a_router_used_as_validator_is_refused_naming_the_world() {
     let loader = loader();
     let loaded = loader.load("builtin:router", None).unwrap();
-    let err = Validator::new(loader.engine(), loaded, &serde_json::json!({}), default_limits())
-        .err()
-        .expect("refused");
+    let err = Validator::new(
+        loader.engine(),
+        loaded,
+        &serde_json::json!({}),
+        default_limits(),
+    )
+    .err()
+    .expect("refused");
     assert!(format!("{err:#}").contains("implements the router world, but is used as a validator"));
     let loaded = loader.load("builtin:validator", None).unwrap();
-    let err = Router::new(loader.engine(), loaded, &serde_json::json!({}), default_limits())
-        .err()
-        .expect("refused");
-    assert!(format!("{err:#}").contains("implements the validator world, but is used as the router"));
+    let err = Router::new(
+        loader.engine(),
+        loaded,
+        &serde_json::json!({}),
+        default_limits(),
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        format!("{err:#}").contains("implements the validator world, but is used as the router")
+    );
 }
 
 #[test]
 fn another_contract_version_is_refused_naming_both_versions() {
-    let err = loader().load(fixture("v02").to_str().unwrap(), None).err().expect("refused");
+    let err = loader()
+        .load(fixture("v02").to_str().unwrap(), None)
+        .err()
+        .expect("refused");
     let msg = format!("{err:#}");
     assert!(msg.contains("cluster-exec:plugin@0.2.0"), "{msg}");
-    assert!(msg.contains("implements cluster-exec:plugin@0.1.0"), "{msg}");
+    assert!(
+        msg.contains("implements cluster-exec:plugin@0.1.0"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -126,22 +153,49 @@ fn truncated_and_foreign_files_get_clear_messages() {
     let good = std::fs::read(fixture("counter")).unwrap();
     let truncated = dir.path().join("truncated.wasm");
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
-    let msg = format!("{:#}", loader().load(truncated.to_str().unwrap(), None).err().unwrap());
-    assert!(msg.contains("truncated.wasm is not a valid WebAssembly component"), "{msg}");
+    let msg = format!(
+        "{:#}",
+        loader()
+            .load(truncated.to_str().unwrap(), None)
+            .err()
+            .unwrap()
+    );
+    assert!(
+        msg.contains("truncated.wasm is not a valid WebAssembly component"),
+        "{msg}"
+    );
 
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
-    let msg = format!("{:#}", loader().load(core.to_str().unwrap(), None).err().unwrap());
-    assert!(msg.contains("is a core WebAssembly module, not a component"), "{msg}");
+    let msg = format!(
+        "{:#}",
+        loader().load(core.to_str().unwrap(), None).err().unwrap()
+    );
+    assert!(
+        msg.contains("is a core WebAssembly module, not a component"),
+        "{msg}"
+    );
 
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "hello").unwrap();
-    let msg = format!("{:#}", loader().load(text.to_str().unwrap(), None).err().unwrap());
+    let msg = format!(
+        "{:#}",
+        loader().load(text.to_str().unwrap(), None).err().unwrap()
+    );
     assert!(msg.contains("is not a WebAssembly file"), "{msg}");
 
     let missing = dir.path().join("missing.wasm");
-    let msg = format!("{:#}", loader().load(missing.to_str().unwrap(), None).err().unwrap());
-    assert!(msg.contains("could not read plugin file") && msg.contains("missing.wasm"), "{msg}");
+    let msg = format!(
+        "{:#}",
+        loader()
+            .load(missing.to_str().unwrap(), None)
+            .err()
+            .unwrap()
+    );
+    assert!(
+        msg.contains("could not read plugin file") && msg.contains("missing.wasm"),
+        "{msg}"
+    );
 
     let msg = format!("{:#}", loader().load("builtin:nope", None).err().unwrap());
     assert!(msg.contains("builtin:validator, builtin:router"), "{msg}");
@@ -172,8 +226,16 @@ fn plugins_see_no_environment_and_no_arguments() {
 #[test]
 fn a_failing_router_is_an_error_never_a_pick() {
     let loader = loader();
-    let loaded = loader.load(fixture("router-panic").to_str().unwrap(), None).unwrap();
-    let router = Router::new(loader.engine(), loaded, &serde_json::json!({}), default_limits()).unwrap();
+    let loaded = loader
+        .load(fixture("router-panic").to_str().unwrap(), None)
+        .unwrap();
+    let router = Router::new(
+        loader.engine(),
+        loaded,
+        &serde_json::json!({}),
+        default_limits(),
+    )
+    .unwrap();
     let request = RouteRequest {
         command: "make".into(),
         nodes: vec![NodeInfo {
@@ -189,7 +251,10 @@ fn a_failing_router_is_an_error_never_a_pick() {
     match router.route(&request) {
         Err(RouteError::Failed { plugin, failure }) => {
             assert!(plugin.ends_with("router-panic.wasm"));
-            assert!(failure.contains("panicked: router fixture panic"), "{failure}");
+            assert!(
+                failure.contains("panicked: router fixture panic"),
+                "{failure}"
+            );
         }
         other => panic!("expected a failure, got {other:?}"),
     }
@@ -205,7 +270,10 @@ fn a_bad_plugin_configuration_stops_start_up_naming_plugin_and_key() {
     let err = PluginSet::load(&config, None).err().expect("refused");
     let msg = format!("{err:#}");
     assert!(msg.contains("[plugins] router (builtin:router)"), "{msg}");
-    assert!(msg.contains("rejected its configuration") && msg.contains("avoid_locl"), "{msg}");
+    assert!(
+        msg.contains("rejected its configuration") && msg.contains("avoid_locl"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ pub const FEATURES: &[&str] = &[
 ];
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
@@ -44,7 +47,15 @@ fn build_all() -> PathBuf {
     let manifest = workspace().join("tests/fixtures/hostile/Cargo.toml");
     for feature in FEATURES {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2", "--features", feature])
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--features",
+                feature,
+            ])
             .arg("--manifest-path")
             .arg(&manifest)
             .arg("--target-dir")
@@ -53,7 +64,10 @@ fn build_all() -> PathBuf {
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building fixture plugin `{feature}` failed");
+        assert!(
+            status.success(),
+            "building fixture plugin `{feature}` failed"
+        );
         std::fs::copy(
             target.join("wasm32-wasip2/release/hostile.wasm"),
             target.join(format!("{feature}.wasm")),
