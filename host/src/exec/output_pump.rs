@@ -1,0 +1,182 @@
+//! Driving a child process's output: one reader per stream feeding a
+//! [`CappedBuffer`] and the live `on_output` channel, and a bounded wait for
+//! the child that stops at the deadline or on cancellation. Shared by the ssh
+//! and local transports so both capture output the same way.
+
+use std::process::ExitStatus;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Child;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::output::{CappedBuffer, Captured};
+use super::result::{OutputChunk, Stream};
+use super::ssh_quote::MarkerFilter;
+
+/// Readers of a child's stdout and stderr.
+pub(crate) struct Pump {
+    out: Arc<Mutex<CappedBuffer>>,
+    err: Arc<Mutex<CappedBuffer>>,
+    tasks: Vec<JoinHandle<()>>,
+    started: watch::Receiver<Option<i64>>,
+}
+
+/// How waiting for the child ended.
+#[derive(Debug)]
+pub(crate) enum Waited {
+    Exited(ExitStatus),
+    Deadline,
+    Cancelled,
+}
+
+impl Pump {
+    /// Takes the child's piped stdout and stderr. With a `marker`, stderr is
+    /// filtered and [`Pump::started`] reports the announced pgid.
+    pub(crate) fn spawn(
+        child: &mut Child,
+        node: &str,
+        cap: usize,
+        live: Option<UnboundedSender<OutputChunk>>,
+        marker: Option<MarkerFilter>,
+    ) -> Pump {
+        let out = Arc::new(Mutex::new(CappedBuffer::new(cap)));
+        let err = Arc::new(Mutex::new(CappedBuffer::new(cap)));
+        let (started_tx, started) = watch::channel(None);
+        let mut tasks = Vec::new();
+        if let Some(r) = child.stdout.take() {
+            tasks.push(tokio::spawn(read_stream(
+                r,
+                Stream::Stdout,
+                node.to_string(),
+                out.clone(),
+                live.clone(),
+                None,
+                started_tx.clone(),
+            )));
+        }
+        if let Some(r) = child.stderr.take() {
+            tasks.push(tokio::spawn(read_stream(
+                r,
+                Stream::Stderr,
+                node.to_string(),
+                err.clone(),
+                live,
+                marker,
+                started_tx,
+            )));
+        }
+        Pump {
+            out,
+            err,
+            tasks,
+            started,
+        }
+    }
+
+    /// The pgid announced by the start marker, once seen.
+    pub(crate) fn started(&self) -> Option<i64> {
+        *self.started.borrow()
+    }
+
+    /// Waits up to `grace` for the readers to reach end of stream (a
+    /// background process may hold the pipes open), then decodes.
+    pub(crate) async fn finish(self, grace: Duration) -> (Captured, Captured) {
+        let deadline = Instant::now() + grace;
+        for t in self.tasks {
+            let abort = t.abort_handle();
+            if tokio::time::timeout_at(deadline, t).await.is_err() {
+                abort.abort();
+            }
+        }
+        (snapshot(&self.out), snapshot(&self.err))
+    }
+}
+
+fn snapshot(buf: &Mutex<CappedBuffer>) -> Captured {
+    match buf.lock() {
+        Ok(b) => b.finish(),
+        Err(poisoned) => poisoned.into_inner().finish(),
+    }
+}
+
+async fn read_stream<R: AsyncRead + Unpin>(
+    mut reader: R,
+    stream: Stream,
+    node: String,
+    sink: Arc<Mutex<CappedBuffer>>,
+    live: Option<UnboundedSender<OutputChunk>>,
+    mut marker: Option<MarkerFilter>,
+    started: watch::Sender<Option<i64>>,
+) {
+    let emit = |data: &[u8], to_live: bool| {
+        if data.is_empty() {
+            return;
+        }
+        if let Ok(mut b) = sink.lock() {
+            b.push(data);
+        }
+        if to_live && let Some(tx) = &live {
+            // A closed receiver only means nobody watches live output.
+            let _ = tx.send(OutputChunk {
+                node: node.clone(),
+                stream,
+                data: data.to_vec(),
+            });
+        }
+    };
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let data = &chunk[..n];
+        match marker.as_mut() {
+            Some(f) => {
+                let (pass, pgid) = f.feed(data);
+                if let Some(p) = pgid {
+                    started.send_replace(Some(p));
+                }
+                emit(&pass, true);
+            }
+            None => emit(data, true),
+        }
+    }
+    if let Some(f) = marker.as_mut() {
+        // Without a marker this is ssh's own complaint about a connection
+        // that never carried the command: captured, not streamed.
+        let seen = started.borrow().is_some();
+        emit(&f.finish(), seen);
+    }
+}
+
+/// Waits for the child until it exits, the deadline passes or `cancel` fires.
+pub(crate) async fn wait_or_stop(
+    child: &mut Child,
+    deadline: Instant,
+    cancel: &CancellationToken,
+) -> std::io::Result<Waited> {
+    tokio::select! {
+        status = child.wait() => status.map(Waited::Exited),
+        () = tokio::time::sleep_until(deadline) => Ok(Waited::Deadline),
+        () = cancel.cancelled() => Ok(Waited::Cancelled),
+    }
+}
+
+/// Waits up to `grace` for the child to exit, then kills it (the local
+/// process only) and reaps it.
+pub(crate) async fn wait_with_grace(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    match tokio::time::timeout(grace, child.wait()).await {
+        Ok(Ok(status)) => Some(status),
+        _ => {
+            let _ = child.start_kill();
+            child.wait().await.ok()
+        }
+    }
+}
