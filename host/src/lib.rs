@@ -4,5 +4,6 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod exec;
+pub mod mcp;
 pub mod net;
 pub mod plugin;

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod parallel;
 pub mod plugin;
 pub mod run;
+pub mod serve;
 pub mod status;
 
 #[derive(Debug, Parser)]
@@ -48,6 +49,8 @@ pub enum Command {
     /// Check, test and scaffold validator and router plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Serve MCP on stdin/stdout (for Claude Code, Claude Desktop, ...).
+    Serve(serve::ServeArgs),
 }
 
 /// Logs go to stderr only: stdout belongs to command output and, under
@@ -77,5 +80,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Config(cmd) => config::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Plugin(cmd) => plugin::run(cmd),
+        Command::Serve(args) => serve::run(args),
     }
 }
