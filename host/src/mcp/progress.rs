@@ -4,11 +4,14 @@
 //! of its commands have finished.
 //!
 //! `Pipeline::parallel` returns only at the end, so the fan-out count is read
-//! from the output channel itself: the pipeline gives every command its own
-//! clone of the `on_output` sender and drops it when that command is done (or
-//! skipped), so `1 + total - live senders` is the number finished. Should the
-//! pipeline ever keep senders longer, the count only lags; the final report
-//! always sends `total/total`.
+//! from the batch's [`Confirmer`]: the pipeline hands every command its own
+//! clone of that `Arc` (and never clones it further: the output sender, by
+//! contrast, is cloned into the executor and its pumps), and drops it when
+//! the command is done or skipped. With our clone and the pipeline's own,
+//! `total + 2 - strong_count` commands have finished. Should the pipeline
+//! ever keep the clones longer, the count only lags; the end of the batch
+//! always sends `total/total`. A per-command completion hook in the pipeline
+//! would make this exact by construction.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -18,7 +21,7 @@ use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::{Peer, RequestContext};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::exec::OutputChunk;
+use crate::exec::{Confirmer, OutputChunk};
 
 /// How often progress is sent (and the fan-out count sampled).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -88,18 +91,20 @@ pub async fn drive_run<F: Future>(
 }
 
 /// Drives one `Pipeline::parallel` of `total` commands, reporting how many
-/// have finished (see the module comment for how they are counted).
+/// have finished; `counter` is a clone of the confirmer in the batch's hooks
+/// (see the module comment for how they are counted).
 pub async fn drive_parallel<F: Future>(
     fan_out: F,
     mut output: UnboundedReceiver<OutputChunk>,
     total: usize,
+    counter: Confirmer,
     mut ticker: Option<Ticker>,
 ) -> F::Output {
     let started = Instant::now();
     let mut bytes: u64 = 0;
     let mut open = true;
-    // The fan-out has begun once more senders than the pipeline's own exist;
-    // before that (validation), nothing has finished.
+    // The fan-out has begun once clones beyond ours and the pipeline's own
+    // exist; before that (validation), nothing has finished.
     let mut begun = false;
     let mut tick =
         tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
@@ -112,8 +117,8 @@ pub async fn drive_parallel<F: Future>(
                 None => open = false,
             },
             _ = tick.tick(), if ticker.is_some() => {
-                let live = output.sender_strong_count();
-                begun |= live > 1;
+                let live = std::sync::Arc::strong_count(&counter);
+                begun |= live > 2;
                 let done = if begun { finished(total, live) } else { 0 };
                 if let Some(t) = ticker.as_mut() {
                     let secs = started.elapsed().as_secs_f64();
@@ -148,9 +153,9 @@ fn finished(total: usize, live_senders: usize) -> usize {
 mod tests {
     #[test]
     fn finished_counts_dropped_senders() {
-        assert_eq!(super::finished(4, 5), 0);
-        assert_eq!(super::finished(4, 3), 2);
-        assert_eq!(super::finished(4, 1), 4);
+        assert_eq!(super::finished(4, 6), 0);
+        assert_eq!(super::finished(4, 4), 2);
+        assert_eq!(super::finished(4, 2), 4);
         assert_eq!(super::finished(4, 9), 0);
         assert_eq!(super::finished(4, 0), 4);
     }

@@ -36,6 +36,28 @@ pub(super) fn router() -> ToolRouter<McpServer> {
     McpServer::tool_router()
 }
 
+/// Longest command echoed back in a result. The model sent the command and
+/// the audit log keeps it whole; echoing megabytes back would only overflow
+/// the client's message limit (rmcp's line codec drops lines over 16 MiB).
+pub const ECHO_COMMAND_BYTES: usize = 4096;
+
+/// `command` cut to [`ECHO_COMMAND_BYTES`] on a character boundary, saying
+/// how long it was.
+fn shorten(command: &mut String) {
+    if command.len() <= ECHO_COMMAND_BYTES {
+        return;
+    }
+    let mut end = ECHO_COMMAND_BYTES;
+    while !command.is_char_boundary(end) {
+        end -= 1;
+    }
+    *command = format!(
+        "{}… [{} bytes in all; shortened in this answer]",
+        &command[..end],
+        command.len()
+    );
+}
+
 /// `structuredContent` plus the same JSON as a text block.
 fn to_result<T: Serialize>(value: &T, is_error: bool) -> Result<CallToolResult, McpError> {
     let v = serde_json::to_value(value)
@@ -72,9 +94,24 @@ impl McpServer {
             on_output: Some(tx),
             confirm: Some(confirm::confirmer(ctx, cancel.clone())),
         };
-        let report: Report =
+        let mut report: Report =
             progress::drive_run(self.pipeline.run(request, hooks), rx, Ticker::new(ctx)).await;
+        shorten(&mut report.command);
         to_result(&report, report.is_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_commands_are_shortened_on_a_char_boundary() {
+        let mut c = "é".repeat(5000);
+        super::shorten(&mut c);
+        assert!(c.len() < super::ECHO_COMMAND_BYTES + 100, "{}", c.len());
+        assert!(c.contains("10000 bytes in all"));
+        let mut short = "uptime".to_string();
+        super::shorten(&mut short);
+        assert_eq!(short, "uptime");
     }
 }
 
@@ -158,19 +195,26 @@ impl McpServer {
         let cancel = self.request_token(&ctx);
         let _kill_on_drop = cancel.clone().drop_guard();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let confirmer = confirm::confirmer(&ctx, cancel.clone());
         let hooks = Hooks {
             cancel: cancel.clone(),
             on_output: Some(tx),
-            confirm: Some(confirm::confirmer(&ctx, cancel.clone())),
+            confirm: Some(confirmer.clone()),
         };
         let total = requests.len();
         let report = progress::drive_parallel(
             self.pipeline.parallel(requests, options, hooks),
             rx,
             total,
+            confirmer,
             Ticker::new(&ctx),
         )
         .await;
+        let mut report = report;
+        for r in &mut report.reports {
+            shorten(&mut r.command);
+        }
+        shorten(&mut report.message);
         let all_ok = report.ran
             && report.summary.succeeded == report.summary.total
             && report.reports.iter().all(|r| !r.is_error());
@@ -220,7 +264,8 @@ impl McpServer {
         let _running = self.in_flight.enter();
         match p.into_request(self.requester(&ctx)) {
             Ok(request) => {
-                let explanation = self.pipeline.explain(&request).await;
+                let mut explanation = self.pipeline.explain(&request).await;
+                shorten(&mut explanation.command);
                 to_result(&explanation, false)
             }
             Err(e) => bad_input(e),
