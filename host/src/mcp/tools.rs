@@ -101,20 +101,6 @@ impl McpServer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn long_commands_are_shortened_on_a_char_boundary() {
-        let mut c = "é".repeat(5000);
-        super::shorten(&mut c);
-        assert!(c.len() < super::ECHO_COMMAND_BYTES + 100, "{}", c.len());
-        assert!(c.contains("10000 bytes in all"));
-        let mut short = "uptime".to_string();
-        super::shorten(&mut short);
-        assert_eq!(short, "uptime");
-    }
-}
-
 #[tool_router]
 impl McpServer {
     #[tool(
@@ -270,5 +256,19 @@ impl McpServer {
             }
             Err(e) => bad_input(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_commands_are_shortened_on_a_char_boundary() {
+        let mut c = "é".repeat(5000);
+        super::shorten(&mut c);
+        assert!(c.len() < super::ECHO_COMMAND_BYTES + 100, "{}", c.len());
+        assert!(c.contains("10000 bytes in all"));
+        let mut short = "uptime".to_string();
+        super::shorten(&mut short);
+        assert_eq!(short, "uptime");
     }
 }
