@@ -1,0 +1,54 @@
+//! Command-line front door: clap definitions and dispatch. Each subcommand
+//! lives in its own file and only translates flags to library calls.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+pub mod plugin;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cluster-exec",
+    version,
+    about = "Run shell commands across a cluster, behind sandboxed WebAssembly validators"
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check, test and scaffold validator and router plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Logs go to stderr only: stdout belongs to command output and, under
+/// `serve`, to the MCP protocol. `CLUSTER_EXEC_LOG` takes tracing filters.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLUSTER_EXEC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Plugin(cmd) => plugin::run(cmd),
+    }
+}

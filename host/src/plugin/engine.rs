@@ -1,0 +1,94 @@
+//! The one wasmtime `Engine` of the process, and the clock that enforces
+//! plugin deadlines.
+//!
+//! Deadlines use epoch interruption: a background thread bumps the engine's
+//! epoch every [`EPOCH_TICK`], and each call's store traps once its budget of
+//! ticks is spent. That costs one relaxed load per loop back-edge in the guest,
+//! far cheaper than fuel metering, and needs no per-call timer.
+
+use std::sync::OnceLock;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use wasmtime::{Config, Engine};
+
+/// Granularity of plugin deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Number of epoch ticks that covers `deadline`, plus one so a call never gets
+/// less than its budget when it starts just before a tick.
+pub fn ticks_for(deadline: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_micros().max(1);
+    (deadline.as_micros().div_ceil(tick) as u64).saturating_add(1)
+}
+
+/// The process-wide engine: compiling a component is tied to the engine that
+/// compiled it, so sharing one lets every plugin share the code cache.
+pub fn shared() -> Result<Engine> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    if let Some(engine) = ENGINE.get() {
+        return Ok(engine.clone());
+    }
+    let engine = build()?;
+    // Two threads may race to build; the loser's engine is dropped unused.
+    let engine = ENGINE.get_or_init(|| engine).clone();
+    start_ticker(&engine);
+    Ok(engine)
+}
+
+fn build() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Plugins are small; a modest stack bound turns runaway recursion into a
+    // quick trap instead of a long one.
+    config.max_wasm_stack(1 << 20);
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("could not create the WebAssembly engine")
+}
+
+/// Starts the epoch thread once; it lives as long as the process, like the
+/// shared engine it drives.
+fn start_ticker(engine: &Engine) {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let engine = engine.clone();
+        let spawned = thread::Builder::new()
+            .name("plugin-epoch".into())
+            .spawn(move || {
+                loop {
+                    thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            });
+        if let Err(e) = spawned {
+            // Without the ticker no deadline fires; every call would then run
+            // unbounded. Calls check `ticker_running` and fail closed.
+            tracing::error!("could not start the plugin deadline thread: {e}");
+        } else {
+            TICKER_RUNNING.set(()).ok();
+        }
+    });
+}
+
+static TICKER_RUNNING: OnceLock<()> = OnceLock::new();
+
+/// False when the deadline thread could not start: plugin calls must refuse
+/// to run rather than run without a deadline.
+pub fn ticker_running() -> bool {
+    TICKER_RUNNING.get().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_always_gets_at_least_its_budget_in_ticks() {
+        assert_eq!(ticks_for(Duration::from_millis(100)), 51);
+        assert_eq!(ticks_for(Duration::from_millis(1)), 2);
+        assert_eq!(ticks_for(Duration::ZERO), 1);
+    }
+}
