@@ -243,10 +243,22 @@ impl SshRunner {
         if started.is_none() && code == Some(255) {
             return classify_failure(node, &self.settings, &err.text);
         }
-        if started.is_some()
-            && code == Some(255)
-            && let Some(why) = connection_lost(&err.text)
-        {
+        let lost = if started.is_some() && code == Some(255) {
+            match connection_lost(&err.text) {
+                Some(why) => Some(why),
+                // Through a ControlMaster the client says nothing when the
+                // master's connection dies; a 255 with the master gone means
+                // no exit status came back, while a live master means the
+                // command itself exited 255.
+                None if !self.control_op(&lease.path, "check").await => Some(
+                    "the ssh connection closed before the command's exit status arrived".into(),
+                ),
+                None => None,
+            }
+        } else {
+            None
+        };
+        if let Some(why) = lost {
             result.exit_code = None;
             result.stderr = err.text;
             result.stderr_bytes = err.total_bytes;
