@@ -32,8 +32,9 @@ pub struct Arg {
     /// The text when every unguarded unknown variable is empty (or takes its
     /// `${X:-default}`), when that differs from `text`.
     pub alt: Option<String>,
-    /// The argument is a `<(...)` process substitution.
-    pub procsub: bool,
+    /// The argument is a `<(...)` process substitution: the identity of
+    /// its script, to look up what it outputs.
+    pub procsub: Option<usize>,
     /// For `$(which X)` / `$(command -v X)`: the program X it names.
     pub hint: Option<String>,
 }
@@ -109,7 +110,7 @@ struct Builder {
     chars: Chars,
     /// For marker `k`: its value when empty (`None`: never empty).
     alts: Vec<Option<String>>,
-    procsub: bool,
+    procsub: Option<usize>,
     hint: Option<String>,
     quoted_any: bool,
 }
@@ -165,7 +166,7 @@ pub fn expand_word(
     let mut b = Builder {
         chars: Vec::new(),
         alts: Vec::new(),
-        procsub: false,
+        procsub: None,
         hint: None,
         quoted_any: false,
     };
@@ -232,8 +233,8 @@ pub fn expand_word(
                 }
                 b.marker(None);
             }
-            Seg::ProcSub { .. } => {
-                b.procsub = true;
+            Seg::ProcSub { script } => {
+                b.procsub = Some(script as *const _ as usize);
                 b.marker(None);
             }
             Seg::Arith => b.marker(None),

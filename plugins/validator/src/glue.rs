@@ -10,7 +10,8 @@ wit_bindgen::generate!({
     world: "validator",
 });
 
-use cluster_exec::plugin::types::{CommandRequest, Verdict as WitVerdict};
+// `use types.{command-request, verdict}` in the world brings both in scope.
+use Verdict as WitVerdict;
 
 thread_local! {
     static POLICY: RefCell<Option<Policy>> = const { RefCell::new(None) };

@@ -59,7 +59,17 @@ pub struct Walker<'a> {
     cur: Option<CmdCtx>,
     brace_budget: usize,
     limit_hit: bool,
+    /// Functions defined so far: bodies are judged when called.
+    funcs: Vec<(String, std::rc::Rc<Command>)>,
+    /// The arguments of the function being called (`$@`, `$1`...).
+    positional: Option<Vec<Arg>>,
+    call_depth: usize,
+    /// What each process substitution outputs, by script identity.
+    procsubs: Vec<(usize, Feed)>,
 }
+
+/// Most nested function calls followed.
+const MAX_CALL_DEPTH: usize = 8;
 
 impl Env for Walker<'_> {
     fn var(&self, name: &str) -> Option<String> {
@@ -94,6 +104,10 @@ impl<'a> Walker<'a> {
             cur: None,
             brace_budget: expand::MAX_BRACE_CHARS,
             limit_hit: false,
+            funcs: Vec::new(),
+            positional: None,
+            call_depth: 0,
+            procsubs: Vec::new(),
         }
     }
 
@@ -230,10 +244,14 @@ impl<'a> Walker<'a> {
                 self.walk_script(body, &feed)
             }
             Command::FuncDef { name, body } => {
+                // The body is judged where the function is called, with its
+                // arguments; a function never called never runs.
                 categories::fork_bomb::check_function(self, name, body);
-                self.nest += 1;
-                self.walk_command(body, &Feed::None);
-                self.nest -= 1;
+                self.funcs.retain(|(n, _)| n != name);
+                if self.funcs.len() < 64 {
+                    self.funcs
+                        .push((name.clone(), std::rc::Rc::new((**body).clone())));
+                }
                 Feed::None
             }
             Command::Compound {
@@ -317,14 +335,68 @@ impl<'a> Walker<'a> {
         }
     }
 
+    pub fn is_function(&self, name: &str) -> bool {
+        self.funcs.iter().any(|(n, _)| n == name)
+    }
+
+    /// Judges a call of a defined function with its arguments bound.
+    pub fn call_function(&mut self, name: &str, args: &[Arg]) {
+        let Some(body) = self
+            .funcs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| std::rc::Rc::clone(b))
+        else {
+            return;
+        };
+        if self.call_depth >= MAX_CALL_DEPTH {
+            // Deep recursion: the fork-bomb check has looked at the body.
+            return;
+        }
+        let saved = self.positional.replace(args.to_vec());
+        let saved_vars: Vec<(String, Option<String>)> = (1..=9)
+            .map(|i| (i.to_string(), self.var(&i.to_string())))
+            .collect();
+        for i in 1..=9usize {
+            let v = args.get(i - 1).filter(|a| a.exact).map(|a| a.text.clone());
+            self.set_var(&i.to_string(), v);
+        }
+        self.call_depth += 1;
+        self.nest += 1;
+        self.walk_command(&body, &Feed::None);
+        self.nest -= 1;
+        self.call_depth -= 1;
+        for (n, v) in saved_vars {
+            self.set_var(&n, v);
+        }
+        self.positional = saved;
+    }
+
+    /// What the process substitution with this identity outputs.
+    pub fn procsub_output(&self, id: usize) -> Feed {
+        self.procsubs
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, f)| f.clone())
+            .unwrap_or(Feed::Opaque)
+    }
+
     /// Walks the command substitutions inside a word: they run first.
     fn walk_word_subs(&mut self, w: &Word) {
         for seg in &w.segs {
             match seg {
-                Seg::CmdSub { script, .. } | Seg::ProcSub { script } => {
+                Seg::CmdSub { script, .. } => {
                     self.nest += 1;
                     self.walk_script(script, &Feed::None);
                     self.nest -= 1;
+                }
+                Seg::ProcSub { script } => {
+                    self.nest += 1;
+                    let out = self.walk_script(script, &Feed::None);
+                    self.nest -= 1;
+                    if self.procsubs.len() < 64 {
+                        self.procsubs.push((script as *const _ as usize, out));
+                    }
                 }
                 Seg::Param {
                     op: crate::ast::ParamOp::Default(w) | crate::ast::ParamOp::Other(w),
@@ -337,6 +409,11 @@ impl<'a> Walker<'a> {
 
     /// Expands a word; an expansion error becomes a finding.
     pub fn expand(&mut self, w: &Word, fragment: &str) -> Option<Vec<Arg>> {
+        if let (Some(pos), [Seg::Param { name, .. }]) = (&self.positional, w.segs.as_slice()) {
+            if name == "@" || name == "*" {
+                return Some(pos.clone());
+            }
+        }
         let mut budget = self.brace_budget;
         let r = expand::expand_word(w, self, &mut budget);
         self.brace_budget = budget;

@@ -166,6 +166,16 @@ pub fn stdin_script(w: &mut Walker, prog: &str, feed: &Feed, frag: &str, shell: 
 /// Looks at one program of a command.
 pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -> Step {
     let a = &args[1..];
+    if args[0].text.starts_with("/etc/init.d/") || args[0].text.starts_with("/etc/rc.d/") {
+        // `/etc/init.d/ssh stop` is `service ssh stop`.
+        let mut next = vec![Arg::lit("service"), Arg::lit(name)];
+        next.extend_from_slice(a);
+        return Step::Next(next, feed.clone());
+    }
+    if w.is_function(name) && !args[0].text.contains('/') {
+        w.call_function(name, a);
+        return Step::Done(Feed::Opaque);
+    }
     if let Some(&(_, sv, lv, skip)) = SIMPLE.iter().find(|(n, ..)| *n == name) {
         if name == "taskset" || name == "ionice" || name == "chrt" {
             let o = args::parse(a, sv, lv, true);
@@ -433,15 +443,16 @@ fn shell(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> Step
 
 /// A script run from a file: judged only for where the file came from.
 pub fn script_file(w: &mut Walker, prog: &str, op: &Arg, frag: &str) {
-    if op.procsub {
-        w.find(
-            Category::HiddenExecution,
-            format!(
-                "{prog} runs the output of a process substitution ({})",
-                op.display()
+    if let Some(id) = op.procsub {
+        match w.procsub_output(id) {
+            Feed::Literal(t) => w.walk_nested(&t, frag),
+            Feed::Tainted(src) | Feed::Computed(src) => w.find(
+                Category::HiddenExecution,
+                format!("{prog} runs a process substitution that outputs hidden content ({src})"),
+                frag,
             ),
-            frag,
-        );
+            _ => {}
+        }
     } else if w.downloads.contains(&op.text) {
         w.find(
             Category::HiddenExecution,

@@ -44,10 +44,7 @@ pub fn account_file(np: &NPath) -> Option<String> {
         .as_slice()
     {
         ["etc", f] if ACCOUNT_FILES.contains(f) => Some(format!("/etc/{f}")),
-        ["etc", "pam.d" | "sudoers.d", f] => Some(format!(
-            "{}/{f}",
-            np.display().rsplit_once('/').map(|x| x.0).unwrap_or("")
-        )),
+        ["etc", "pam.d", f] => Some(format!("/etc/pam.d/{f}")),
         _ => None,
     }
 }
@@ -64,7 +61,7 @@ fn critical(np: &NPath, kind: Kind) -> Option<String> {
     match comps.as_slice() {
         ["boot", _, ..] => Some(format!("boot file {}", np.display())),
         ["etc", f] if is_broad(f) => Some(format!("every file in /etc ({})", np.display())),
-        ["etc", "pam.d" | "sudoers.d"] => Some(np.display().to_string()),
+        ["etc", "pam.d"] => Some(np.display()),
         ["bin" | "sbin", f] | ["usr", "bin" | "sbin", f] => {
             let essential = ESSENTIAL_BINS.contains(f) || is_broad(f);
             match kind {
