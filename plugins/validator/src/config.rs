@@ -99,10 +99,14 @@ fn rules(kind: &str, val: &Value) -> Result<Vec<Rule>, String> {
         .collect()
 }
 
-fn string_list(loc: &str, v: &Value) -> Result<Vec<String>, String> {
+/// An array of patterns, each expanded into its `{a,b}` alternatives.
+fn pattern_list(loc: &str, v: &Value) -> Result<Vec<Vec<String>>, String> {
     let Value::Array(items) = v else {
         return Err(format!("{loc}: must be an array of strings"));
     };
+    if items.is_empty() {
+        return Err(format!("{loc}: must not be empty"));
+    }
     items
         .iter()
         .enumerate()
@@ -110,8 +114,7 @@ fn string_list(loc: &str, v: &Value) -> Result<Vec<String>, String> {
             let s = x
                 .as_str()
                 .ok_or_else(|| format!("{loc}[{j}]: must be a string"))?;
-            glob::validate(s).map_err(|e| format!("{loc}[{j}]: {e}"))?;
-            Ok(s.to_string())
+            glob::alternatives(s).map_err(|e| format!("{loc}[{j}]: {e}"))
         })
         .collect()
 }
@@ -133,17 +136,16 @@ fn rule(kind: &str, i: usize, v: &Value) -> Result<Rule, String> {
                 let s = val
                     .as_str()
                     .ok_or_else(|| format!("{loc}: must be a string"))?;
-                glob::validate(s).map_err(|e| format!("{loc}: {e}"))?;
                 if s.contains('/') {
                     return Err(format!(
                         "{loc}: give the program name without a directory (rules see /usr/bin/rm as rm)"
                     ));
                 }
-                r.program = Some(s.to_string());
+                r.program = glob::alternatives(s).map_err(|e| format!("{loc}: {e}"))?;
             }
-            "args" => r.args = string_list(&loc, val)?,
+            "args" => r.args = pattern_list(&loc, val)?,
             "paths" => {
-                r.paths = string_list(&loc, val)?;
+                r.paths = pattern_list(&loc, val)?.into_iter().flatten().collect();
                 for (j, p) in r.paths.iter().enumerate() {
                     if !(p.starts_with('/') || p.starts_with('~')) {
                         return Err(format!(
@@ -152,7 +154,7 @@ fn rule(kind: &str, i: usize, v: &Value) -> Result<Rule, String> {
                     }
                 }
             }
-            "nodes" => r.nodes = string_list(&loc, val)?,
+            "nodes" => r.nodes = pattern_list(&loc, val)?.into_iter().flatten().collect(),
             "reason" => {
                 let s = val
                     .as_str()
@@ -185,7 +187,7 @@ fn rule(kind: &str, i: usize, v: &Value) -> Result<Rule, String> {
             _ => {}
         }
     }
-    if r.program.is_none() && r.args.is_empty() && r.paths.is_empty() {
+    if r.program.is_empty() && r.args.is_empty() && r.paths.is_empty() {
         return Err(format!(
             "{location}: needs at least one of program, args, paths"
         ));

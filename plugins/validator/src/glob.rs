@@ -133,6 +133,44 @@ pub fn matches(pat: &str, text: &str, path: bool) -> bool {
     cur[n]
 }
 
+/// Expands `{a,b}` alternatives in a configured pattern (not nested; at
+/// most 64 results), so rules can say `{rm,shred}` or `{namespace,ns}`.
+pub fn alternatives(pat: &str) -> Result<Vec<String>, String> {
+    let mut out = vec![String::new()];
+    let mut rest = pat;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            return Err("unclosed `{`".to_string());
+        };
+        let inner = &rest[open + 1..close];
+        if inner.contains('{') {
+            return Err("nested `{` alternatives are not supported".to_string());
+        }
+        let prefix = &rest[..open];
+        let mut next = Vec::new();
+        for o in &out {
+            for alt in inner.split(',') {
+                next.push(format!("{o}{prefix}{alt}"));
+            }
+        }
+        if next.len() > 64 {
+            return Err("more than 64 alternatives".to_string());
+        }
+        out = next;
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err("unmatched `}`".to_string());
+    }
+    for o in &mut out {
+        o.push_str(rest);
+    }
+    for o in &out {
+        validate(o)?;
+    }
+    Ok(out)
+}
+
 /// Checks a configured pattern; returns why it is bad.
 pub fn validate(pat: &str) -> Result<(), String> {
     if pat.is_empty() {

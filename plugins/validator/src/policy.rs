@@ -38,10 +38,12 @@ impl Default for Limits {
 pub struct Rule {
     /// Where it was configured, e.g. `deny[2]`: quoted in reasons.
     pub location: String,
-    /// Glob on the program's name (`terraform`, `kubectl`, `mysql*`).
-    pub program: Option<String>,
-    /// Each glob must match at least one argument.
-    pub args: Vec<String>,
+    /// Globs on the program's name (`terraform`, `{mysql,psql}`), after
+    /// `{a,b}` expansion: any may match; empty means any program.
+    pub program: Vec<String>,
+    /// Each entry (a glob and its `{a,b}` alternatives) must match at least
+    /// one argument.
+    pub args: Vec<Vec<String>>,
     /// At least one path argument must match one of these path globs
     /// (`*` stays within a component, `**` crosses them).
     pub paths: Vec<String>,

@@ -35,15 +35,13 @@ pub fn matches(
             }
         }
     }
-    if let Some(p) = &r.program
-        && !glob::matches(p, name, false)
-    {
+    if !r.program.is_empty() && !r.program.iter().any(|p| glob::matches(p, name, false)) {
         return false;
     }
-    for pat in &r.args {
+    for alts in &r.args {
         let hit = args.iter().any(|a| {
             if a.exact {
-                glob::matches(pat, &a.text, false)
+                alts.iter().any(|pat| glob::matches(pat, &a.text, false))
             } else {
                 deny
             }

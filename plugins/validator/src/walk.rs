@@ -409,10 +409,10 @@ impl<'a> Walker<'a> {
 
     /// Expands a word; an expansion error becomes a finding.
     pub fn expand(&mut self, w: &Word, fragment: &str) -> Option<Vec<Arg>> {
-        if let (Some(pos), [Seg::Param { name, .. }]) = (&self.positional, w.segs.as_slice()) {
-            if name == "@" || name == "*" {
-                return Some(pos.clone());
-            }
+        if let (Some(pos), [Seg::Param { name, .. }]) = (&self.positional, w.segs.as_slice())
+            && (name == "@" || name == "*")
+        {
+            return Some(pos.clone());
         }
         let mut budget = self.brace_budget;
         let r = expand::expand_word(w, self, &mut budget);
