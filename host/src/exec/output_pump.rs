@@ -25,6 +25,7 @@ pub(crate) struct Pump {
     err: Arc<Mutex<CappedBuffer>>,
     tasks: Vec<JoinHandle<()>>,
     started: watch::Receiver<Option<i64>>,
+    ended: Arc<Mutex<Option<i32>>>,
 }
 
 /// How waiting for the child ended.
@@ -48,6 +49,7 @@ impl Pump {
         let out = Arc::new(Mutex::new(CappedBuffer::new(cap)));
         let err = Arc::new(Mutex::new(CappedBuffer::new(cap)));
         let (started_tx, started) = watch::channel(None);
+        let ended = Arc::new(Mutex::new(None));
         let mut tasks = Vec::new();
         if let Some(r) = child.stdout.take() {
             tasks.push(tokio::spawn(read_stream(
@@ -58,6 +60,7 @@ impl Pump {
                 live.clone(),
                 None,
                 started_tx.clone(),
+                ended.clone(),
             )));
         }
         if let Some(r) = child.stderr.take() {
@@ -69,6 +72,7 @@ impl Pump {
                 live,
                 marker,
                 started_tx,
+                ended.clone(),
             )));
         }
         Pump {
@@ -76,6 +80,7 @@ impl Pump {
             err,
             tasks,
             started,
+            ended,
         }
     }
 
@@ -84,11 +89,17 @@ impl Pump {
         *self.started.borrow()
     }
 
+    /// The exit status announced by the end marker, once stderr ended with
+    /// it (meaningful after [`Pump::finish`]).
+    pub(crate) fn ended(&self) -> Option<i32> {
+        self.ended.lock().ok().and_then(|e| *e)
+    }
+
     /// Waits up to `grace` for the readers to reach end of stream (a
     /// background process may hold the pipes open), then decodes.
-    pub(crate) async fn finish(self, grace: Duration) -> (Captured, Captured) {
+    pub(crate) async fn finish(&mut self, grace: Duration) -> (Captured, Captured) {
         let deadline = Instant::now() + grace;
-        for t in self.tasks {
+        for t in self.tasks.drain(..) {
             let abort = t.abort_handle();
             if tokio::time::timeout_at(deadline, t).await.is_err() {
                 abort.abort();
@@ -113,6 +124,7 @@ async fn read_stream<R: AsyncRead + Unpin>(
     live: Option<UnboundedSender<OutputChunk>>,
     mut marker: Option<MarkerFilter>,
     started: watch::Sender<Option<i64>>,
+    ended: Arc<Mutex<Option<i32>>>,
 ) {
     let emit = |data: &[u8], to_live: bool| {
         if data.is_empty() {
@@ -152,7 +164,11 @@ async fn read_stream<R: AsyncRead + Unpin>(
         // Without a marker this is ssh's own complaint about a connection
         // that never carried the command: captured, not streamed.
         let seen = started.borrow().is_some();
-        emit(&f.finish(), seen);
+        let (rest, status) = f.finish();
+        emit(&rest, seen);
+        if let Ok(mut e) = ended.lock() {
+            *e = status;
+        }
     }
 }
 
