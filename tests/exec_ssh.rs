@@ -444,3 +444,30 @@ async fn a_signal_death_is_exit_128_plus_n_not_a_lost_connection() {
     );
     ex.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_hosts_can_write_only_inside_the_bed() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let c = bed.config();
+    let ex = Executor::new(&c).unwrap();
+    // A harmless write outside the bed must fail: the hosts share this
+    // machine's file system, so the bed makes it read-only for them.
+    let r = run(&ex, &c, "h0", "touch /cetb-escape-probe")
+        .await
+        .unwrap();
+    let escaped = std::path::Path::new("/cetb-escape-probe").exists();
+    if escaped {
+        let _ = std::fs::remove_file("/cetb-escape-probe");
+    }
+    assert!(!escaped && r.exit_code != Some(0), "{r:?}");
+    assert!(r.stderr.contains("Read-only file system"), "{r:?}");
+    let inside = bed.path("inside.txt");
+    let r = run(&ex, &c, "h0", &format!("echo ok > {}", inside.display()))
+        .await
+        .unwrap();
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "ok\n");
+    let seen = bed.exec_in(0, &["cat", inside.to_str().unwrap()]);
+    assert_eq!(seen.stdout, b"ok\n");
+    ex.close().await;
+}
