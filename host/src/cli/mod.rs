@@ -6,7 +6,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+pub mod audit;
+pub mod common;
+pub mod config;
+pub mod explain;
+pub mod parallel;
 pub mod plugin;
+pub mod run;
+pub mod status;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +31,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run one command through validators, router and transport.
+    Run(run::RunArgs),
+    /// Show each node: reachable, latency, cores, load, memory, tasks.
+    Status(status::StatusArgs),
+    /// Show the verdicts and the routing decision without running anything.
+    Explain(explain::ExplainArgs),
+    /// Fan out several commands; all are validated before any runs.
+    Parallel(parallel::ParallelArgs),
+    /// Validate the configuration and print the inventory.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Check the audit log's hash chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Check, test and scaffold validator and router plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -49,6 +70,12 @@ pub fn init_logging(verbose: u8) {
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Parallel(args) => parallel::run(args),
+        Command::Config(cmd) => config::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
         Command::Plugin(cmd) => plugin::run(cmd),
     }
 }

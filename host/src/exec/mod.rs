@@ -17,3 +17,8 @@ pub mod transport;
 pub use result::{ExecError, OutputChunk, RunOptions, RunResult, Stream};
 pub use status::NodeStatus;
 pub use transport::Executor;
+pub mod pipeline;
+pub mod request;
+
+pub use pipeline::{Explanation, ParallelOptions, ParallelReport, Pipeline};
+pub use request::{Answer, Confirmation, Confirmer, Hooks, Report, Request, Status};

@@ -141,6 +141,9 @@ fn explain(node: &Node, kind: Kind, command: &str, req: &Requirements, config: &
         why.push(format!("meets {}", describe(req)));
     }
     match kind {
+        Kind::Heavy(cat) if node.is_local => {
+            why.push(format!("{cat} command, and no other node fits"))
+        }
         Kind::Heavy(cat) => why.push(format!("{cat} command kept off the local node")),
         Kind::Simple if node.is_local && !config.avoid_local => {
             why.push("simple command stays local".to_string())
