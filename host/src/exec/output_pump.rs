@@ -52,28 +52,26 @@ impl Pump {
         let ended = Arc::new(Mutex::new(None));
         let mut tasks = Vec::new();
         if let Some(r) = child.stdout.take() {
-            tasks.push(tokio::spawn(read_stream(
-                r,
-                Stream::Stdout,
-                node.to_string(),
-                out.clone(),
-                live.clone(),
-                None,
-                started_tx.clone(),
-                ended.clone(),
-            )));
+            let sink = StreamSink {
+                stream: Stream::Stdout,
+                node: node.to_string(),
+                buffer: out.clone(),
+                live: live.clone(),
+                started: started_tx.clone(),
+                ended: ended.clone(),
+            };
+            tasks.push(tokio::spawn(read_stream(r, sink, None)));
         }
         if let Some(r) = child.stderr.take() {
-            tasks.push(tokio::spawn(read_stream(
-                r,
-                Stream::Stderr,
-                node.to_string(),
-                err.clone(),
+            let sink = StreamSink {
+                stream: Stream::Stderr,
+                node: node.to_string(),
+                buffer: err.clone(),
                 live,
-                marker,
-                started_tx,
-                ended.clone(),
-            )));
+                started: started_tx,
+                ended: ended.clone(),
+            };
+            tasks.push(tokio::spawn(read_stream(r, sink, marker)));
         }
         Pump {
             out,
@@ -116,21 +114,34 @@ fn snapshot(buf: &Mutex<CappedBuffer>) -> Captured {
     }
 }
 
-async fn read_stream<R: AsyncRead + Unpin>(
-    mut reader: R,
+/// Where one stream's bytes and markers go.
+struct StreamSink {
     stream: Stream,
     node: String,
-    sink: Arc<Mutex<CappedBuffer>>,
+    buffer: Arc<Mutex<CappedBuffer>>,
     live: Option<UnboundedSender<OutputChunk>>,
-    mut marker: Option<MarkerFilter>,
     started: watch::Sender<Option<i64>>,
     ended: Arc<Mutex<Option<i32>>>,
+}
+
+async fn read_stream<R: AsyncRead + Unpin>(
+    mut reader: R,
+    sink: StreamSink,
+    mut marker: Option<MarkerFilter>,
 ) {
+    let StreamSink {
+        stream,
+        node,
+        buffer,
+        live,
+        started,
+        ended,
+    } = sink;
     let emit = |data: &[u8], to_live: bool| {
         if data.is_empty() {
             return;
         }
-        if let Ok(mut b) = sink.lock() {
+        if let Ok(mut b) = buffer.lock() {
             b.push(data);
         }
         if to_live && let Some(tx) = &live {

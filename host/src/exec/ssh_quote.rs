@@ -258,7 +258,10 @@ mod tests {
         }
     }
 
-    fn through_wrapper(cmd: &str) -> (Option<i32>, Vec<u8>, Vec<u8>, Option<i64>, Option<i32>) {
+    type Wrapped = (Option<i32>, Vec<u8>, Vec<u8>, Option<i64>, Option<i32>);
+
+    /// Exit code, stdout, filtered stderr, pgid and end status.
+    fn through_wrapper(cmd: &str) -> Wrapped {
         let out = Command::new("setsid")
             .arg("sh")
             .arg("-c")
