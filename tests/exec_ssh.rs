@@ -123,15 +123,23 @@ async fn timeout_kills_the_remote_process_group() {
     // A child in the background and one in the foreground: both must die.
     let cmd = "sleep 301 & sleep 300; echo never";
     let node = c.resolve_node("h0").unwrap();
+    // Poll until both sleeps show up on the host (the machine is slow under
+    // parallel tests), well before the deadline.
     let check = async {
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        (
-            bed.pgrep(0, "^sleep 300$").len(),
-            bed.pgrep(0, "^sleep 301$").len(),
-        )
+        let until = Instant::now() + Duration::from_millis(2500);
+        loop {
+            let seen = (
+                bed.pgrep(0, "^sleep 300$").len(),
+                bed.pgrep(0, "^sleep 301$").len(),
+            );
+            if seen == (1, 1) || Instant::now() > until {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     };
     let t = Instant::now();
-    let (r, seen) = tokio::join!(ex.run(node, cmd, opts(2)), check);
+    let (r, seen) = tokio::join!(ex.run(node, cmd, opts(3)), check);
     let r = r.unwrap();
     assert_eq!(seen, (1, 1), "the command was not running on the host");
     assert!(r.timed_out, "{r:?}");
@@ -412,5 +420,54 @@ async fn status_reports_figures_for_live_nodes_and_why_for_dead_ones() {
     assert!(again[0].cached);
     let load = again[0].to_load();
     assert!(load.reachable);
+    ex.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_death_is_exit_128_plus_n_not_a_lost_connection() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let c = bed.config();
+    let ex = Executor::new(&c).unwrap();
+    let r = run(&ex, &c, "h0", "echo hi; kill -9 $$").await.unwrap();
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (Some(137), "hi\n"),
+        "{r:?}"
+    );
+    let r = run(&ex, &c, "h0", "printf 'no newline' >&2; exit 255")
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.exit_code, r.stderr.as_str()),
+        (Some(255), "no newline"),
+        "{r:?}"
+    );
+    ex.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_hosts_can_write_only_inside_the_bed() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let c = bed.config();
+    let ex = Executor::new(&c).unwrap();
+    // A harmless write outside the bed must fail: the hosts share this
+    // machine's file system, so the bed makes it read-only for them.
+    let r = run(&ex, &c, "h0", "touch /cetb-escape-probe")
+        .await
+        .unwrap();
+    let escaped = std::path::Path::new("/cetb-escape-probe").exists();
+    if escaped {
+        let _ = std::fs::remove_file("/cetb-escape-probe");
+    }
+    assert!(!escaped && r.exit_code != Some(0), "{r:?}");
+    assert!(r.stderr.contains("Read-only file system"), "{r:?}");
+    let inside = bed.path("inside.txt");
+    let r = run(&ex, &c, "h0", &format!("echo ok > {}", inside.display()))
+        .await
+        .unwrap();
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "ok\n");
+    let seen = bed.exec_in(0, &["cat", inside.to_str().unwrap()]);
+    assert_eq!(seen.stdout, b"ok\n");
     ex.close().await;
 }

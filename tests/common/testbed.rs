@@ -3,6 +3,14 @@
 //! 198.18.0.0/15, the benchmarking range) and running a real `sshd` as root
 //! with generated host keys, authorising a generated client key.
 //!
+//! Network namespaces isolate only the network: the hosts share this
+//! machine's file system and pid space, and commands run there as root. So
+//! each sshd runs in its own private mount namespace in which every mount is
+//! read-only except the bed's own directory (checked before sshd starts; the
+//! bed refuses to start otherwise). A command that reaches a test host can
+//! write only under [`TestBed::path`] — a denial test whose command slips
+//! through damages the bed, not the machine. Put markers there, not in /tmp.
+//!
 //! Everything lives under a `TempDir`; `Drop` kills every process in the
 //! namespaces and deletes them with their veths, also when the test panics.
 //! Where namespaces cannot be made (not root, no `ip` or `sshd`), `start`
@@ -21,6 +29,24 @@ use std::time::{Duration, Instant};
 use cluster_exec::config::{Config, Env};
 
 const SSHD: &str = "/usr/sbin/sshd";
+
+/// Run as sshd's parent inside `unshare --mount`: make every mount
+/// read-only except the bed directory (`$1`), prove the root is not
+/// writable, then become sshd (`$2` = its config). Fails closed.
+const JAIL: &str = r#"set -e
+mount --make-rprivate /
+mount --bind "$1" "$1"
+for m in $(awk '{print $2}' /proc/self/mounts | sort -u); do
+  case "$m" in /proc|/proc/*|/sys|/sys/*|"$1") continue ;; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+if touch /.cetb-write-probe 2>/dev/null; then
+  rm -f /.cetb-write-probe
+  echo "test bed: the root file system is still writable; refusing to start sshd" >&2
+  exit 1
+fi
+exec /usr/sbin/sshd -D -e -f "$2"
+"#;
 const LOCK_FILE: &str = "/tmp/cluster-exec-testbed.lock";
 
 /// Per-host description used in the generated inventory.
@@ -90,7 +116,7 @@ fn unavailable() -> Option<String> {
     if !Path::new(SSHD).exists() {
         return Some(format!("{SSHD} is missing (install openssh-server)"));
     }
-    for tool in ["ip", "ssh", "ssh-keygen"] {
+    for tool in ["ip", "ssh", "ssh-keygen", "unshare", "nsenter", "mount"] {
         if Command::new(tool)
             .arg("-V")
             .stdout(Stdio::null())
@@ -368,15 +394,26 @@ impl TestBed {
             .expect("test bed config loads")
     }
 
-    /// Runs `argv` inside host `i`'s namespace (to prove things from the
-    /// host's side).
+    /// Runs `argv` inside host `i` — its network and mount namespaces, as
+    /// its sshd sees the world — to prove things from the host's side.
     pub fn exec_in(&self, i: usize, argv: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.hosts[i].ns])
-            .args(argv)
+        let h = &self.hosts[i];
+        let mut cmd = match h.sshd.as_ref().map(Child::id) {
+            Some(pid) => {
+                let mut c = Command::new("nsenter");
+                c.args(["-t", &pid.to_string(), "-m", "-n", "--"]);
+                c
+            }
+            None => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &h.ns]);
+                c
+            }
+        };
+        cmd.args(argv)
             .stdin(Stdio::null())
             .output()
-            .expect("ip netns exec")
+            .expect("enter the test host")
     }
 
     /// Processes in host `i`'s network namespace whose full command line
@@ -413,8 +450,25 @@ impl TestBed {
     pub fn start_sshd(&mut self, i: usize) {
         let h = &mut self.hosts[i];
         let log = fs::File::create(h.dir.join("sshd.log")).expect("sshd log");
+        // `ip netns exec`, `unshare` (without --fork) and `sh` all exec, so
+        // the child's pid is sshd's, which `exec_in` enters.
+        let bed_dir = h
+            .dir
+            .parent()
+            .expect("host dirs live in the bed dir")
+            .to_path_buf();
         let child = Command::new("ip")
-            .args(["netns", "exec", &h.ns, SSHD, "-D", "-e", "-f"])
+            .args([
+                "netns",
+                "exec",
+                &h.ns,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+            ])
+            .args(["sh", "-c", JAIL, "cetb-jail"])
+            .arg(&bed_dir)
             .arg(h.dir.join("sshd_config"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -425,6 +479,10 @@ impl TestBed {
         let sa = SocketAddr::from((h.addr, 22));
         let until = Instant::now() + Duration::from_secs(10);
         while Instant::now() < until {
+            if let Some(Ok(Some(status))) = h.sshd.as_mut().map(Child::try_wait) {
+                let log = fs::read_to_string(h.dir.join("sshd.log")).unwrap_or_default();
+                panic!("sshd on {} exited ({status}) before listening: {log}", h.id);
+            }
             if TcpStream::connect_timeout(&sa, Duration::from_millis(200)).is_ok() {
                 return;
             }
