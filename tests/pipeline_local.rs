@@ -302,3 +302,26 @@ fn a_damaged_audit_log_stops_commands() {
     assert!(report.message.contains("audit log"), "{}", report.message);
     assert!(!marker.exists(), "{}", report.message);
 }
+
+#[test]
+fn cli_ask_without_a_terminal_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = plugins::fixture("probe");
+    config(dir.path(), Some(&probe));
+    let marker = dir.path().join("asked");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cluster-exec"))
+        .args(["run", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .arg("--")
+        .arg(format!("touch {}", marker.display()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(126), "{stderr}");
+    assert!(
+        stderr.contains("there is no terminal to ask on"),
+        "{stderr}"
+    );
+    assert!(!marker.exists());
+}
