@@ -300,3 +300,27 @@ fn compiled_components_are_cached_privately_and_reused() {
     let (_, third) = cache.load(&engine, &bytes).unwrap();
     assert_eq!(third, Provenance::Compiled);
 }
+
+#[test]
+fn limits_the_sandbox_cannot_honour_are_refused_at_start_up() {
+    let mut config = PluginsConfig::default();
+    config.memory_mib = 4096;
+    let msg = format!(
+        "{:#}",
+        PluginSet::load(&config, None).err().expect("refused")
+    );
+    assert!(
+        msg.contains("memory_mib = 4096 is out of range; use 1 to 256"),
+        "{msg}"
+    );
+    let mut config = PluginsConfig::default();
+    config.validators[0].deadline_ms = Some(0);
+    let msg = format!(
+        "{:#}",
+        PluginSet::load(&config, None).err().expect("refused")
+    );
+    assert!(
+        msg.contains("validators[0]") && msg.contains("deadline_ms = 0"),
+        "{msg}"
+    );
+}

@@ -38,7 +38,7 @@ pub async fn run(spec: RunSpec<'_>, output_cap: usize) -> Result<RunResult, Exec
             source,
         })?;
     let pgid = child.id().and_then(|p| i32::try_from(p).ok());
-    let pump = Pump::spawn(&mut child, &node.id, output_cap, spec.live.clone(), None);
+    let mut pump = Pump::spawn(&mut child, &node.id, output_cap, spec.live.clone(), None);
     let waited = wait_or_stop(&mut child, spec.deadline, spec.cancel)
         .await
         .map_err(|e| ExecError::Internal {

@@ -25,6 +25,7 @@ pub(crate) struct Pump {
     err: Arc<Mutex<CappedBuffer>>,
     tasks: Vec<JoinHandle<()>>,
     started: watch::Receiver<Option<i64>>,
+    ended: Arc<Mutex<Option<i32>>>,
 }
 
 /// How waiting for the child ended.
@@ -48,34 +49,36 @@ impl Pump {
         let out = Arc::new(Mutex::new(CappedBuffer::new(cap)));
         let err = Arc::new(Mutex::new(CappedBuffer::new(cap)));
         let (started_tx, started) = watch::channel(None);
+        let ended = Arc::new(Mutex::new(None));
         let mut tasks = Vec::new();
         if let Some(r) = child.stdout.take() {
-            tasks.push(tokio::spawn(read_stream(
-                r,
-                Stream::Stdout,
-                node.to_string(),
-                out.clone(),
-                live.clone(),
-                None,
-                started_tx.clone(),
-            )));
+            let sink = StreamSink {
+                stream: Stream::Stdout,
+                node: node.to_string(),
+                buffer: out.clone(),
+                live: live.clone(),
+                started: started_tx.clone(),
+                ended: ended.clone(),
+            };
+            tasks.push(tokio::spawn(read_stream(r, sink, None)));
         }
         if let Some(r) = child.stderr.take() {
-            tasks.push(tokio::spawn(read_stream(
-                r,
-                Stream::Stderr,
-                node.to_string(),
-                err.clone(),
+            let sink = StreamSink {
+                stream: Stream::Stderr,
+                node: node.to_string(),
+                buffer: err.clone(),
                 live,
-                marker,
-                started_tx,
-            )));
+                started: started_tx,
+                ended: ended.clone(),
+            };
+            tasks.push(tokio::spawn(read_stream(r, sink, marker)));
         }
         Pump {
             out,
             err,
             tasks,
             started,
+            ended,
         }
     }
 
@@ -84,11 +87,17 @@ impl Pump {
         *self.started.borrow()
     }
 
+    /// The exit status announced by the end marker, once stderr ended with
+    /// it (meaningful after [`Pump::finish`]).
+    pub(crate) fn ended(&self) -> Option<i32> {
+        self.ended.lock().ok().and_then(|e| *e)
+    }
+
     /// Waits up to `grace` for the readers to reach end of stream (a
     /// background process may hold the pipes open), then decodes.
-    pub(crate) async fn finish(self, grace: Duration) -> (Captured, Captured) {
+    pub(crate) async fn finish(&mut self, grace: Duration) -> (Captured, Captured) {
         let deadline = Instant::now() + grace;
-        for t in self.tasks {
+        for t in self.tasks.drain(..) {
             let abort = t.abort_handle();
             if tokio::time::timeout_at(deadline, t).await.is_err() {
                 abort.abort();
@@ -105,20 +114,34 @@ fn snapshot(buf: &Mutex<CappedBuffer>) -> Captured {
     }
 }
 
-async fn read_stream<R: AsyncRead + Unpin>(
-    mut reader: R,
+/// Where one stream's bytes and markers go.
+struct StreamSink {
     stream: Stream,
     node: String,
-    sink: Arc<Mutex<CappedBuffer>>,
+    buffer: Arc<Mutex<CappedBuffer>>,
     live: Option<UnboundedSender<OutputChunk>>,
-    mut marker: Option<MarkerFilter>,
     started: watch::Sender<Option<i64>>,
+    ended: Arc<Mutex<Option<i32>>>,
+}
+
+async fn read_stream<R: AsyncRead + Unpin>(
+    mut reader: R,
+    sink: StreamSink,
+    mut marker: Option<MarkerFilter>,
 ) {
+    let StreamSink {
+        stream,
+        node,
+        buffer,
+        live,
+        started,
+        ended,
+    } = sink;
     let emit = |data: &[u8], to_live: bool| {
         if data.is_empty() {
             return;
         }
-        if let Ok(mut b) = sink.lock() {
+        if let Ok(mut b) = buffer.lock() {
             b.push(data);
         }
         if to_live && let Some(tx) = &live {
@@ -152,7 +175,11 @@ async fn read_stream<R: AsyncRead + Unpin>(
         // Without a marker this is ssh's own complaint about a connection
         // that never carried the command: captured, not streamed.
         let seen = started.borrow().is_some();
-        emit(&f.finish(), seen);
+        let (rest, status) = f.finish();
+        emit(&rest, seen);
+        if let Ok(mut e) = ended.lock() {
+            *e = status;
+        }
     }
 }
 

@@ -130,7 +130,13 @@ impl Pipeline {
     /// Records an audit event. A log that cannot be written is reported on
     /// stderr; callers that must not proceed without it check `audit_ok`.
     fn audit(&self, kind: &str, fields: serde_json::Value) -> bool {
-        match self.audit.record(kind, fields) {
+        // The last line of a request carries the disk flush for all of them.
+        let written = if kind == "result" {
+            self.audit.record_durable(kind, fields)
+        } else {
+            self.audit.record(kind, fields)
+        };
+        match written {
             Ok(_) => true,
             Err(e) => {
                 tracing::error!("audit log write failed: {e:#}");

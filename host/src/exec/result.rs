@@ -50,10 +50,12 @@ impl OutputChunk {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunResult {
     pub node: String,
-    /// Exit code; `None` when the command was killed by a signal or stopped.
+    /// Exit code; `None` when the command was stopped (timeout, cancel) or,
+    /// on the local transport, killed by a signal. Over ssh a command killed
+    /// by signal N reports 128+N, as a shell would.
     pub exit_code: Option<i32>,
-    /// The signal that ended the command, when known (local transport, or
-    /// ssh reporting it).
+    /// The signal that ended the command (local transport only: ssh carries
+    /// no signal back through the wrapper).
     pub signal: Option<i32>,
     /// Captured output, lossily decoded; when truncated, the head and the
     /// tail with a marker line between them.

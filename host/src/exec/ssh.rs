@@ -226,45 +226,49 @@ impl SshRunner {
         };
         let started = pump.started();
         let (out, err) = pump.finish(READ_GRACE).await;
+        let ended = pump.ended();
         result.duration_ms = ms(started_at.elapsed());
         result.stdout = out.text;
         result.stdout_bytes = out.total_bytes;
         result.stdout_truncated = out.truncated;
         result.stdout_lossy = out.lossy;
-        result.stdout_bytes = out.total_bytes;
         let code = status.and_then(|s| s.code());
-        if result.timed_out || result.cancelled {
-            result.stderr = err.text;
-            result.stderr_bytes = err.total_bytes;
-            result.stderr_truncated = err.truncated;
-            result.stderr_lossy = err.lossy;
-            return Attempt::Done(result);
-        }
-        if started.is_none() && code == Some(255) {
-            return classify_failure(node, &self.settings, &err.text);
-        }
-        if started.is_some()
-            && code == Some(255)
-            && let Some(why) = connection_lost(&err.text)
-        {
-            result.exit_code = None;
-            result.stderr = err.text;
-            result.stderr_bytes = err.total_bytes;
-            result.stderr_truncated = err.truncated;
-            result.stderr_lossy = err.lossy;
-            return Attempt::Failed(ExecError::ConnectionLost {
-                node: node.id.clone(),
-                why,
-                pgid: started,
-                partial: Box::new(result),
-            });
-        }
-        result.exit_code = code;
+        let stderr_text = err.text.clone();
         result.stderr = err.text;
         result.stderr_bytes = err.total_bytes;
         result.stderr_truncated = err.truncated;
         result.stderr_lossy = err.lossy;
-        Attempt::Done(result)
+        if result.timed_out || result.cancelled {
+            return Attempt::Done(result);
+        }
+        match (started, ended) {
+            // The wrapper reported the command's own status (128+N for a
+            // signal, as a shell says it).
+            (Some(_), Some(status)) => {
+                result.exit_code = Some(status);
+                Attempt::Done(result)
+            }
+            // Started, but no status came back: the connection died under
+            // the command.
+            (Some(pgid), None) => Attempt::Failed(ExecError::ConnectionLost {
+                node: node.id.clone(),
+                why: connection_lost(&stderr_text).unwrap_or_else(|| {
+                    format!(
+                        "ssh ended (status {}) before the command's exit status arrived",
+                        code.map_or("none".to_string(), |c| c.to_string())
+                    )
+                }),
+                pgid: Some(pgid),
+                partial: Box::new(result),
+            }),
+            (None, _) if code == Some(255) => classify_failure(node, &self.settings, &stderr_text),
+            // The remote side answered without running the wrapper (e.g. a
+            // forced command or a login shell that refused it).
+            (None, _) => {
+                result.exit_code = code;
+                Attempt::Done(result)
+            }
+        }
     }
 
     /// Stops process group `pgid` on the node through a second session over

@@ -1,5 +1,5 @@
 //! The remote side of a run: quoting, the wrapper that makes the remote
-//! process group known, and the start marker it prints.
+//! process group known, and the markers it prints.
 //!
 //! sshd hands the remote string to the user's login shell (`$SHELL -c`), and
 //! runs each session in a new session and process group (`setsid()` in
@@ -7,18 +7,25 @@
 //! command starts. The wrapper
 //!
 //! ```text
-//! exec /bin/sh -c 'echo "@@CEXEC-START:<nonce>:$$" >&2; exec "${SHELL:-/bin/sh}" -c "$1"' cexec '<command>'
+//! exec /bin/sh -c 'echo "@@CEXEC-START:<nonce>:$$" >&2; "${SHELL:-/bin/sh}" -c "$1"; s=$?;
+//!                  echo >&2; echo "@@CEXEC-END:<nonce>:$s" >&2; exit "$s"' cexec '<command>'
 //! ```
 //!
-//! keeps that pid (every step `exec`s), prints it once on stderr before the
-//! command runs, and then lets the user's login shell parse the command, so
-//! its quoting, semantics and exit status are untouched. The marker line is
-//! stripped from stderr; seeing it means "the command started", which is
-//! what makes retries safe. On timeout or cancel, [`kill_script`] stops that
-//! group through a second ssh session over the same ControlMaster.
+//! keeps that pid (`exec`), prints it on stderr before the command runs,
+//! lets the user's login shell parse the command (its quoting and semantics
+//! untouched), and prints the command's exit status at the end. Both marker
+//! lines are stripped from stderr. The start marker means "the command
+//! started", which is what makes retries safe; the end marker means "the
+//! exit status came back", which tells a command that exited 255 from a
+//! connection that died under it (ssh says 255 for both), and turns a
+//! command killed by signal N into exit status 128+N as a shell would report
+//! it (ssh alone would say 255). On timeout or cancel, [`kill_script`] stops
+//! the group through a second ssh session over the same ControlMaster.
 
-/// Start of the marker line; the nonce follows.
+/// Start of the start marker line; the nonce follows.
 pub const MARKER_PREFIX: &str = "@@CEXEC-START:";
+/// Start of the end marker line; the nonce and the exit status follow.
+pub const END_PREFIX: &str = "@@CEXEC-END:";
 
 /// Quotes `s` as one word for POSIX shells (sh, dash, bash, zsh, ksh) and
 /// fish alike: single quotes for most text, `"'"` for a single quote and
@@ -61,8 +68,10 @@ pub fn quote(s: &str) -> String {
 
 /// The remote string for `command`, announcing its pgid with `nonce`.
 pub fn wrap(command: &str, nonce: &str) -> String {
-    let script =
-        format!("echo \"{MARKER_PREFIX}{nonce}:$$\" >&2; exec \"${{SHELL:-/bin/sh}}\" -c \"$1\"");
+    let script = format!(
+        "echo \"{MARKER_PREFIX}{nonce}:$$\" >&2; \"${{SHELL:-/bin/sh}}\" -c \"$1\"; s=$?; \
+         echo >&2; echo \"{END_PREFIX}{nonce}:$s\" >&2; exit \"$s\""
+    );
     format!(
         "exec /bin/sh -c {} cexec {}",
         quote(&script),
@@ -86,71 +95,130 @@ pub fn kill_script(pgid: i64) -> Option<String> {
     Some(format!("exec /bin/sh -c {}", quote(&script)))
 }
 
-/// Strips the start marker from a stderr stream and reports the pgid.
+/// Strips the start and end markers from a stderr stream, reporting the
+/// pgid and the exit status.
 ///
-/// Only the first line carrying this run's nonce counts: the wrapper prints
-/// it before the command runs, so the command cannot forge an earlier one.
-/// Everything before the marker (login-shell noise, or ssh's own complaints
-/// when the connection fails) is held back until the marker shows up, so a
-/// failed attempt that is retried streams nothing.
+/// Only the first line carrying this run's nonce counts as the start: the
+/// wrapper prints it before the command runs, so the command cannot forge an
+/// earlier one. Everything before it (login-shell noise, or ssh's own
+/// complaints when the connection fails) is held back until it shows up, so
+/// a failed attempt that is retried streams nothing. After the start, a tail
+/// that could be the beginning of the end marker is held back until more
+/// output proves otherwise; the end marker counts only at the very end.
 #[derive(Debug)]
 pub struct MarkerFilter {
-    prefix: Vec<u8>,
+    start: Vec<u8>,
+    /// `\n@@CEXEC-END:<nonce>:`
+    end: Vec<u8>,
     pending: Vec<u8>,
-    done: bool,
+    state: State,
 }
 
-/// Give up looking for the marker after this much stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Searching,
+    Streaming,
+    GaveUp,
+}
+
+/// Give up looking for the start marker after this much stderr.
 const MARKER_SEARCH_LIMIT: usize = 64 * 1024;
 
 impl MarkerFilter {
     pub fn new(nonce: &str) -> Self {
         Self {
-            prefix: format!("{MARKER_PREFIX}{nonce}:").into_bytes(),
+            start: format!("{MARKER_PREFIX}{nonce}:").into_bytes(),
+            end: format!("\n{END_PREFIX}{nonce}:").into_bytes(),
             pending: Vec::new(),
-            done: false,
+            state: State::Searching,
         }
     }
 
     /// Feeds a chunk; returns the bytes to pass on and, once, the pgid
     /// (0 when the marker's number is garbled: still "started").
     pub fn feed(&mut self, data: &[u8]) -> (Vec<u8>, Option<i64>) {
-        if self.done {
-            return (data.to_vec(), None);
-        }
-        self.pending.extend_from_slice(data);
-        let mut start = 0;
-        while let Some(nl) = self.pending[start..].iter().position(|b| *b == b'\n') {
-            let line = &self.pending[start..start + nl];
-            if let Some(rest) = line.strip_prefix(self.prefix.as_slice()) {
-                let pgid = std::str::from_utf8(rest)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<i64>().ok())
-                    .unwrap_or(0);
-                let mut out = self.pending[..start].to_vec();
-                out.extend_from_slice(&self.pending[start + nl + 1..]);
-                self.pending.clear();
-                self.done = true;
-                return (out, Some(pgid));
+        match self.state {
+            State::GaveUp => (data.to_vec(), None),
+            State::Streaming => {
+                self.pending.extend_from_slice(data);
+                (self.release(), None)
             }
-            start += nl + 1;
+            State::Searching => {
+                self.pending.extend_from_slice(data);
+                let mut at = 0;
+                while let Some(nl) = self.pending[at..].iter().position(|b| *b == b'\n') {
+                    let line = &self.pending[at..at + nl];
+                    if let Some(rest) = line.strip_prefix(self.start.as_slice()) {
+                        let pgid = std::str::from_utf8(rest)
+                            .ok()
+                            .and_then(|s| s.trim().parse::<i64>().ok())
+                            .unwrap_or(0);
+                        let mut out = self.pending[..at].to_vec();
+                        self.pending.drain(..at + nl + 1);
+                        self.state = State::Streaming;
+                        out.extend(self.release());
+                        return (out, Some(pgid));
+                    }
+                    at += nl + 1;
+                }
+                if self.pending.len() > MARKER_SEARCH_LIMIT {
+                    self.state = State::GaveUp;
+                    return (std::mem::take(&mut self.pending), None);
+                }
+                (Vec::new(), None)
+            }
         }
-        if self.pending.len() > MARKER_SEARCH_LIMIT {
-            self.done = true;
-            return (std::mem::take(&mut self.pending), None);
-        }
-        (Vec::new(), None)
     }
 
-    /// True once the marker was found (or the search given up).
-    pub fn is_done(&self) -> bool {
-        self.done
+    /// Passes on everything but a tail that may be the start of the end
+    /// marker.
+    fn release(&mut self) -> Vec<u8> {
+        let keep_from = self.end_candidate().unwrap_or(self.pending.len());
+        let rest = self.pending.split_off(keep_from);
+        std::mem::replace(&mut self.pending, rest)
     }
 
-    /// End of stream: whatever was held back.
-    pub fn finish(&mut self) -> Vec<u8> {
-        self.done = true;
-        std::mem::take(&mut self.pending)
+    /// Where a possible end marker begins in `pending`.
+    fn end_candidate(&self) -> Option<usize> {
+        let window = self.end.len() + 8;
+        let from = self.pending.len().saturating_sub(window);
+        (from..self.pending.len())
+            .filter(|i| self.pending[*i] == b'\n')
+            .find(|i| self.could_be_end(&self.pending[*i..]))
+    }
+
+    /// `tail` is a prefix of `\n@@CEXEC-END:<nonce>:<digits>\n`.
+    fn could_be_end(&self, tail: &[u8]) -> bool {
+        if tail.len() <= self.end.len() {
+            return self.end.starts_with(tail);
+        }
+        let Some(rest) = tail.strip_prefix(self.end.as_slice()) else {
+            return false;
+        };
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        digits <= 3 && (rest.len() == digits || (rest.len() == digits + 1 && rest[digits] == b'\n'))
+    }
+
+    /// True once the start marker was seen.
+    pub fn started(&self) -> bool {
+        self.state == State::Streaming
+    }
+
+    /// End of stream: whatever was held back, and the exit status if the
+    /// end marker closed the stream.
+    pub fn finish(&mut self) -> (Vec<u8>, Option<i32>) {
+        let held = std::mem::take(&mut self.pending);
+        if self.state == State::Streaming
+            && held.ends_with(b"\n")
+            && let Some(rest) = held.strip_prefix(self.end.as_slice())
+            && let Ok(text) = std::str::from_utf8(&rest[..rest.len() - 1])
+            && let Ok(status) = text.parse::<i32>()
+        {
+            self.state = State::GaveUp;
+            return (Vec::new(), Some(status));
+        }
+        self.state = State::GaveUp;
+        (held, None)
     }
 }
 
@@ -190,21 +258,71 @@ mod tests {
         }
     }
 
-    #[test]
-    fn wrapper_preserves_command_exit_code_and_prints_marker() {
-        let wrapped = wrap("echo out; echo err >&2; exit 7", "n1");
-        let out = Command::new("sh")
+    type Wrapped = (Option<i32>, Vec<u8>, Vec<u8>, Option<i64>, Option<i32>);
+
+    /// Exit code, stdout, filtered stderr, pgid and end status.
+    fn through_wrapper(cmd: &str) -> Wrapped {
+        let out = Command::new("setsid")
+            .arg("sh")
             .arg("-c")
-            .arg(&wrapped)
+            .arg(wrap(cmd, "n1"))
             .env("SHELL", "/bin/sh")
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(7));
-        assert_eq!(out.stdout, b"out\n");
         let mut f = MarkerFilter::new("n1");
-        let (passed, pgid) = f.feed(&out.stderr);
-        assert_eq!(passed, b"err\n");
+        let (mut passed, pgid) = f.feed(&out.stderr);
+        let (tail, end) = f.finish();
+        passed.extend(tail);
+        (out.status.code(), out.stdout, passed, pgid, end)
+    }
+
+    #[test]
+    fn wrapper_preserves_exit_code_and_streams_and_reports_both_markers() {
+        let (code, out, err, pgid, end) = through_wrapper("echo out; echo err >&2; exit 7");
+        assert_eq!(code, Some(7));
+        assert_eq!(out, b"out\n");
+        assert_eq!(err, b"err\n");
         assert!(pgid.unwrap() > 1);
+        assert_eq!(end, Some(7));
+    }
+
+    #[test]
+    fn stderr_without_final_newline_is_kept_exactly() {
+        let (_, _, err, _, end) = through_wrapper("printf 'no newline' >&2");
+        assert_eq!(err, b"no newline");
+        assert_eq!(end, Some(0));
+        let (_, _, err, _, _) = through_wrapper("printf 'two\\n\\n' >&2");
+        assert_eq!(err, b"two\n\n");
+    }
+
+    #[test]
+    fn a_signal_death_reports_128_plus_the_signal() {
+        let (code, _, _, _, end) = through_wrapper("kill -9 $$");
+        assert_eq!((code, end), (Some(137), Some(137)));
+    }
+
+    #[test]
+    fn end_marker_is_found_when_split_over_chunks() {
+        let mut f = MarkerFilter::new("n");
+        let (a, p) = f.feed(b"@@CEXEC-START:n:77\nerr");
+        assert_eq!((a.as_slice(), p), (b"err".as_slice(), Some(77)));
+        let mut got = Vec::new();
+        for b in b"or\n\n@@CEXEC-END:n:3\n" {
+            got.extend(f.feed(std::slice::from_ref(b)).0);
+        }
+        let (tail, end) = f.finish();
+        got.extend(tail);
+        assert_eq!((got.as_slice(), end), (b"or\n".as_slice(), Some(3)));
+    }
+
+    #[test]
+    fn end_marker_in_the_middle_is_just_output() {
+        let mut f = MarkerFilter::new("n");
+        f.feed(b"@@CEXEC-START:n:77\n");
+        let (a, _) = f.feed(b"x\n@@CEXEC-END:n:3\nmore\n");
+        let (tail, end) = f.finish();
+        assert_eq!(end, None);
+        assert_eq!([a, tail].concat(), b"x\n@@CEXEC-END:n:3\nmore\n");
     }
 
     #[test]
@@ -218,10 +336,10 @@ mod tests {
             (b"motd line\nreal err".as_slice(), Some(4242))
         );
         let (c, p) = f.feed(b"@@CEXEC-START:abc:1\n");
-        assert_eq!(
-            (c.as_slice(), p),
-            (b"@@CEXEC-START:abc:1\n".as_slice(), None)
-        );
+        // The final newline could begin an end marker: held until the end.
+        assert_eq!((c.as_slice(), p), (b"@@CEXEC-START:abc:1".as_slice(), None));
+        assert!(f.started());
+        assert_eq!(f.finish(), (b"\n".to_vec(), None));
     }
 
     #[test]
@@ -230,7 +348,7 @@ mod tests {
         let (a, p) = f.feed(b"@@CEXEC-START:bad:1\n");
         assert_eq!(p, None);
         assert!(a.is_empty());
-        assert_eq!(f.finish(), b"@@CEXEC-START:bad:1\n");
+        assert_eq!(f.finish(), (b"@@CEXEC-START:bad:1\n".to_vec(), None));
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, InstancePre};
 
 use super::cache::{CodeCache, Provenance};
-use super::inspect::{self, Outline};
+use super::inspect::{self, Outline, World};
+use super::sandbox::{self, CallState};
 use super::source::{self, Source};
 
 /// A compiled component that passed every load-time check.
@@ -50,4 +51,27 @@ pub fn load_source(engine: &Engine, cache: Option<&CodeCache>, source: &Source) 
         component,
         provenance,
     })
+}
+
+/// Links a loaded component for `want` (its typed pre-instance, made by
+/// `typed`), refusing a component of the other world with a message that
+/// says how it was about to be used.
+pub fn link<P>(
+    engine: &Engine,
+    loaded: &Loaded,
+    want: World,
+    role: &str,
+    typed: impl FnOnce(InstancePre<CallState>) -> wasmtime::Result<P>,
+) -> Result<P> {
+    let name = &loaded.name;
+    if loaded.outline.world != want {
+        bail!(
+            "plugin {name} implements the {} world, but is used as {role}",
+            loaded.outline.world
+        );
+    }
+    sandbox::linker(engine)?
+        .instantiate_pre(&loaded.component)
+        .and_then(typed)
+        .map_err(|e| anyhow::anyhow!("plugin {name} does not match the {want} world: {e:#}"))
 }

@@ -6,7 +6,7 @@ use wasmtime::Engine;
 
 use super::bindings::router::RouterPre;
 use super::inspect::World;
-use super::load::Loaded;
+use super::load::{self, Loaded};
 use super::sandbox::{self, Failure, Limits};
 use super::types::{Route, RouteRequest};
 
@@ -39,18 +39,8 @@ impl Router {
         config: &serde_json::Value,
         limits: Limits,
     ) -> Result<Self> {
+        let pre = load::link(engine, &loaded, World::Router, "the router", RouterPre::new)?;
         let name = loaded.name;
-        if loaded.outline.world != World::Router {
-            bail!(
-                "plugin {name} implements the {} world, but is used as the router",
-                loaded.outline.world
-            );
-        }
-        let linker = sandbox::linker(engine)?;
-        let pre = linker
-            .instantiate_pre(&loaded.component)
-            .and_then(RouterPre::new)
-            .map_err(|e| anyhow::anyhow!("plugin {name} does not match the router world: {e:#}"))?;
         let router = Self {
             name,
             engine: engine.clone(),

@@ -66,8 +66,9 @@ impl Loader {
         defaults: &PluginsConfig,
         base: Option<&Path>,
     ) -> Result<Validator> {
+        let limits = limits(spec, defaults)?;
         let loaded = self.load(&spec.plugin, base)?;
-        Validator::new(&self.engine, loaded, &spec.config, limits(spec, defaults))
+        Validator::new(&self.engine, loaded, &spec.config, limits)
     }
 
     pub fn router(
@@ -76,16 +77,24 @@ impl Loader {
         defaults: &PluginsConfig,
         base: Option<&Path>,
     ) -> Result<Router> {
+        let limits = limits(spec, defaults)?;
         let loaded = self.load(&spec.plugin, base)?;
-        Router::new(&self.engine, loaded, &spec.config, limits(spec, defaults))
+        Router::new(&self.engine, loaded, &spec.config, limits)
     }
 }
 
-fn limits(spec: &PluginSpec, defaults: &PluginsConfig) -> Limits {
-    Limits::new(
-        spec.deadline_ms.unwrap_or(defaults.deadline_ms),
-        spec.memory_mib.unwrap_or(defaults.memory_mib),
-    )
+/// The plugin's limits, refusing ones the sandbox cannot honour.
+fn limits(spec: &PluginSpec, defaults: &PluginsConfig) -> Result<Limits> {
+    let deadline_ms = spec.deadline_ms.unwrap_or(defaults.deadline_ms);
+    let memory_mib = spec.memory_mib.unwrap_or(defaults.memory_mib);
+    let max_mib = (engine::MAX_PLUGIN_MEMORY >> 20) as u64;
+    if deadline_ms == 0 || deadline_ms > 60_000 {
+        anyhow::bail!("deadline_ms = {deadline_ms} is out of range; use 1 to 60000 (milliseconds)");
+    }
+    if memory_mib == 0 || memory_mib > max_mib {
+        anyhow::bail!("memory_mib = {memory_mib} is out of range; use 1 to {max_mib}");
+    }
+    Ok(Limits::new(deadline_ms, memory_mib))
 }
 
 /// Every configured plugin, ready to call.

@@ -1,12 +1,12 @@
 //! A loaded validator plugin. Every failure becomes a deny that says which
 //! plugin failed and how: a validator never fails open.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use wasmtime::Engine;
 
 use super::bindings::validator::ValidatorPre;
 use super::inspect::World;
-use super::load::Loaded;
+use super::load::{self, Loaded};
 use super::sandbox::{self, Failure, Limits};
 use super::types::{CommandRequest, Verdict};
 
@@ -30,20 +30,14 @@ impl Validator {
         config: &serde_json::Value,
         limits: Limits,
     ) -> Result<Self> {
+        let pre = load::link(
+            engine,
+            &loaded,
+            World::Validator,
+            "a validator",
+            ValidatorPre::new,
+        )?;
         let name = loaded.name;
-        if loaded.outline.world != World::Validator {
-            bail!(
-                "plugin {name} implements the {} world, but is used as a validator",
-                loaded.outline.world
-            );
-        }
-        let linker = sandbox::linker(engine)?;
-        let pre = linker
-            .instantiate_pre(&loaded.component)
-            .and_then(ValidatorPre::new)
-            .map_err(|e| {
-                anyhow::anyhow!("plugin {name} does not match the validator world: {e:#}")
-            })?;
         let validator = Self {
             name,
             engine: engine.clone(),

@@ -1,19 +1,137 @@
-//! Interim default validator (replaced by the full shell-aware policy).
+//! The default validator plugin of cluster-exec.
+//!
+//! A command is parsed the way bash would parse it, expanded as far as it
+//! can be without running anything, looked through to the programs really
+//! run (past wrappers and nested shells) and judged by category. All of
+//! that is plain Rust, tested natively; `glue.rs` is the only WebAssembly
+//! part. See `POLICY.md` for what is denied and why.
+
+pub mod args;
+pub mod ast;
+pub mod categories;
+pub mod category;
+pub mod config;
+pub mod effects;
+pub mod expand;
+pub mod glob;
+pub mod parse;
+pub mod path;
+pub mod policy;
+pub mod rules;
+pub mod walk;
+pub mod wrappers;
+
 #[cfg(target_arch = "wasm32")]
-mod glue {
-    wit_bindgen::generate!({ path: "../../wit/since_v0.1.0", world: "validator" });
-    struct V;
-    impl Guest for V {
-        fn configure(_config: String) -> Result<(), String> {
-            Ok(())
+mod glue;
+
+use category::{Category, Finding, Mode, Source};
+use policy::Policy;
+
+/// The answer for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny(String),
+    Ask(String),
+}
+
+/// Work done for one command, for the linearity tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub steps: u64,
+}
+
+/// Judges `command`, run on `node` if known.
+pub fn judge(policy: &Policy, command: &str, node: Option<&str>) -> Verdict {
+    judge_with_stats(policy, command, node).0
+}
+
+fn parse_error(msg: String) -> Verdict {
+    Verdict::Deny(format!("{}: {msg}", Category::ParseErrors.name()))
+}
+
+/// Like `judge`, also returning how much work it took.
+pub fn judge_with_stats(policy: &Policy, command: &str, node: Option<&str>) -> (Verdict, Stats) {
+    let mut stats = Stats::default();
+    let len = command.len();
+    let refuse = |msg: String| match policy.mode(Category::ParseErrors) {
+        Mode::Ask => Verdict::Ask(format!("{}: {msg}", Category::ParseErrors.name())),
+        _ => parse_error(msg),
+    };
+    if len > policy.limits.max_bytes {
+        return (
+            refuse(format!(
+                "command too large to judge ({len} bytes, limit {})",
+                policy.limits.max_bytes
+            )),
+            stats,
+        );
+    }
+    if let Some(i) = command.find(|c: char| c == '\0' || expand::is_marker(c)) {
+        return (refuse(format!("unsupported character at byte {i}")), stats);
+    }
+    let mut policy_run = policy.clone();
+    policy_run.limits.max_steps = 64 * (len as u64).max(1024) + 1_000_000;
+    let (script, steps) = match parse::parse(command, 0, policy.limits.max_depth) {
+        Ok(x) => x,
+        Err(e) => {
+            return (
+                refuse(format!("cannot parse: {} (at byte {})", e.msg, e.at)),
+                stats,
+            );
         }
-        fn validate(request: CommandRequest) -> Verdict {
-            if request.command.contains("rm -rf /") {
-                Verdict::Deny("recursive-delete: rm -rf /".into())
-            } else {
-                Verdict::Allow
+    };
+    stats.steps = steps;
+    let mut w = walk::Walker::new(&policy_run, node);
+    w.steps = steps;
+    w.walk_top(&script);
+    stats.steps = w.steps;
+    let findings = std::mem::take(&mut w.findings);
+    (resolve(policy, &findings, node), stats)
+}
+
+/// True when an allow rule takes this built-in finding away.
+fn allowed(policy: &Policy, f: &Finding, cat: Category, node: Option<&str>) -> bool {
+    let Some(ctx) = &f.ctx else { return false };
+    policy.allow.iter().any(|r| {
+        r.categories.contains(&cat) && rules::matches(r, &ctx.program, &ctx.args, node, None, false)
+    })
+}
+
+/// Turns findings into a verdict: deny beats ask beats allow.
+fn resolve(policy: &Policy, findings: &[Finding], node: Option<&str>) -> Verdict {
+    let mut denies = Vec::new();
+    let mut asks = Vec::new();
+    for f in findings {
+        let mode = match &f.source {
+            Source::Builtin(c) => {
+                if *c != Category::ParseErrors && allowed(policy, f, *c, node) {
+                    continue;
+                }
+                policy.mode(*c)
             }
+            Source::Rule { ask: true, .. } => Mode::Ask,
+            Source::Rule { ask: false, .. } => Mode::Deny,
+        };
+        match mode {
+            Mode::Deny => denies.push(f.reason()),
+            Mode::Ask => asks.push(f.reason()),
+            Mode::Off => {}
         }
     }
-    export!(V);
+    let join = |v: Vec<String>| {
+        let n = v.len();
+        let mut s = v.into_iter().next().unwrap_or_default();
+        if n > 1 {
+            s.push_str(&format!("; and {} more", n - 1));
+        }
+        s
+    };
+    if !denies.is_empty() {
+        Verdict::Deny(join(denies))
+    } else if !asks.is_empty() {
+        Verdict::Ask(join(asks))
+    } else {
+        Verdict::Allow
+    }
 }

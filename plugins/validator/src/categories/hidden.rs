@@ -1,0 +1,494 @@
+//! hidden-execution: running code that cannot be seen in the command line —
+//! downloaded or decoded bytes piped into an interpreter, `<(curl ...)`,
+//! interpreter code computed at run time. Also scans literal interpreter
+//! code for shell-outs (`os.system("...")`, backticks, `system(...)`) and
+//! recursive deletes, which are then judged like any command. Finally it
+//! decides what each program writes to its stdout, for the next stage.
+
+use crate::args;
+use crate::category::Category;
+use crate::effects::{Effect, Kind};
+use crate::expand::Arg;
+use crate::walk::{Feed, Walker};
+use crate::wrappers::{script_file, stdin_script};
+
+/// Programs that fetch bytes from the network.
+const DOWNLOADERS: &[&str] = &[
+    "curl",
+    "wget",
+    "fetch",
+    "aria2c",
+    "http",
+    "https",
+    "xh",
+    "lwp-request",
+    "GET",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "wget2",
+    "tftp",
+];
+
+/// The flags that introduce inline code, per interpreter.
+fn code_flags(name: &str) -> Option<&'static str> {
+    Some(match name {
+        n if n.starts_with("python") || n.starts_with("pypy") => "c",
+        n if n.starts_with("perl") => "eE",
+        "ruby" | "jruby" | "lua" | "luajit" | "Rscript" | "julia" => "e",
+        "node" | "nodejs" | "bun" | "deno" => "ep",
+        "php" => "r",
+        _ => return None,
+    })
+}
+
+fn is_awk(name: &str) -> bool {
+    matches!(name, "awk" | "gawk" | "mawk" | "nawk")
+}
+
+/// Decoders whose output is code nobody has seen.
+fn is_decoder(name: &str, o: &args::Opts) -> bool {
+    match name {
+        "base64" | "base32" | "basenc" | "gbase64" => {
+            o.short('d') || o.short('D') || o.long("decode")
+        }
+        "xxd" => o.short('r') || o.long("revert"),
+        "uudecode" | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "gunzip" | "bunzip2" | "unxz"
+        | "lzcat" | "unzstd" | "brotli" => true,
+        "gzip" | "bzip2" | "xz" | "zstd" | "lz4" => o.short('d') || o.long("decompress"),
+        "openssl" => o.short('d') || o.long("d"),
+        "rev" => true,
+        _ => false,
+    }
+}
+
+/// Names after which a string literal is run as a shell command.
+const SHELL_OUTS: &[&str] = &[
+    "system",
+    "popen",
+    "exec",
+    "execSync",
+    "spawnSync",
+    "check_output",
+    "check_call",
+    "call",
+    "run",
+    "Popen",
+    "getoutput",
+    "getstatusoutput",
+    "shell_exec",
+    "passthru",
+    "proc_open",
+    "execute",
+    "qx",
+];
+
+/// Names after which a string literal is a path deleted recursively.
+const TREE_DELETES: &[&str] = &[
+    "rmtree",
+    "rm_rf",
+    "rm_r",
+    "remove_dir_all",
+    "rmSync",
+    "rimraf",
+    "removedirs",
+    "rmdirSync",
+];
+
+/// Reads a quoted string starting at `s[0]`; returns it and the bytes used.
+fn string_literal(s: &str) -> Option<(String, usize)> {
+    let q = s.chars().next()?;
+    if !matches!(q, '"' | '\'' | '`') {
+        return None;
+    }
+    let mut out = String::new();
+    let mut chars = s.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            if let Some((_, n)) = chars.next() {
+                out.push(match n {
+                    'n' => '\n',
+                    't' => '\t',
+                    other => other,
+                });
+            }
+        } else if c == q {
+            return Some((out, i + 1));
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
+/// The shell commands and paths named in literal interpreter code.
+fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
+    super::fork_bomb::check_code(w, lang, code, frag);
+    let mut nested: Vec<String> = Vec::new();
+    let mut trees: Vec<String> = Vec::new();
+    for (list, is_shell) in [(SHELL_OUTS, true), (TREE_DELETES, false)] {
+        for name in list {
+            let mut from = 0;
+            while let Some(i) = code[from..].find(name) {
+                let start = from + i + name.len();
+                from = start;
+                let before_ok = code[..from - name.len()]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                if !before_ok {
+                    continue;
+                }
+                let rest = code[start..].trim_start();
+                let rest = rest
+                    .strip_prefix('(')
+                    .or_else(|| rest.strip_prefix('{'))
+                    .unwrap_or(rest)
+                    .trim_start();
+                let mut found = Vec::new();
+                if let Some(list_body) = rest.strip_prefix('[') {
+                    let mut r = list_body.trim_start();
+                    while let Some((s, used)) = string_literal(r) {
+                        found.push(s);
+                        r = r[used..].trim_start().trim_start_matches(',').trim_start();
+                    }
+                    if !found.is_empty() {
+                        found = vec![found.join(" ")];
+                    }
+                } else if let Some((s, _)) = string_literal(rest) {
+                    found.push(s);
+                }
+                if is_shell {
+                    nested.extend(found);
+                } else {
+                    trees.extend(found);
+                }
+                if nested.len() + trees.len() > 16 {
+                    break;
+                }
+            }
+        }
+    }
+    // Perl and Ruby backticks.
+    if lang.starts_with("perl") || lang == "ruby" {
+        let mut r = code;
+        while let Some(i) = r.find('`') {
+            match string_literal(&r[i..]) {
+                Some((s, used)) => {
+                    nested.push(s);
+                    r = &r[i + used..];
+                }
+                None => break,
+            }
+            if nested.len() > 16 {
+                break;
+            }
+        }
+    }
+    for n in nested {
+        w.walk_code_string(&n, frag);
+    }
+    for t in trees {
+        let e = Effect {
+            kind: Kind::Delete { recursive: true },
+            arg: Arg::lit(&t),
+        };
+        w.check_effect(&e, frag);
+    }
+}
+
+/// Checks an interpreter: inline code, script file, or stdin.
+fn interpreter(w: &mut Walker, name: &str, flags: &str, a: &[Arg], feed: &Feed, frag: &str) {
+    let mut i = 0;
+    while i < a.len() {
+        let t = a[i].text.as_str();
+        if let Some(code) = t
+            .strip_prefix("--eval=")
+            .or_else(|| t.strip_prefix("--print="))
+        {
+            return code_arg(
+                w,
+                name,
+                &Arg {
+                    text: code.to_string(),
+                    ..a[i].clone()
+                },
+                frag,
+            );
+        }
+        if t == "--eval" || t == "--print" {
+            if let Some(c) = a.get(i + 1) {
+                code_arg(w, name, c, frag);
+            }
+            return;
+        }
+        if t == "-" || t == "--" {
+            break;
+        }
+        if t.starts_with("--") {
+            i += 1;
+            continue;
+        }
+        if let Some(cluster) = t.strip_prefix('-') {
+            if let Some(pos) = cluster.find(|c| flags.contains(c)) {
+                let rest = &cluster[pos + 1..];
+                if !rest.is_empty() {
+                    return code_arg(
+                        w,
+                        name,
+                        &Arg {
+                            text: rest.to_string(),
+                            ..a[i].clone()
+                        },
+                        frag,
+                    );
+                }
+                if let Some(c) = a.get(i + 1) {
+                    code_arg(w, name, c, frag);
+                }
+                return;
+            }
+            // Options with a value (`python -m mod`, `-W x`, `-X x`).
+            if matches!(cluster, "m" | "W" | "X" | "I" | "r" | "M")
+                && name.starts_with("python")
+                && cluster == "m"
+            {
+                return;
+            }
+            i += 1;
+            continue;
+        }
+        script_file(w, name, &a[i], frag);
+        return;
+    }
+    match feed {
+        Feed::Literal(t) => {
+            let t = t.clone();
+            scan_code(w, name, &t, frag);
+        }
+        _ => stdin_script(w, name, feed, frag, false),
+    }
+}
+
+fn code_arg(w: &mut Walker, name: &str, code: &Arg, frag: &str) {
+    if code.exact {
+        scan_code(w, name, &code.text, frag);
+    } else {
+        w.find(
+            Category::HiddenExecution,
+            format!("{name} runs code computed at run time ({})", code.display()),
+            frag,
+        );
+    }
+}
+
+/// Decodes `echo -e` / `printf` backslash escapes.
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('x') => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 {
+                    match it.peek().and_then(|d| d.to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            it.next();
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(v).unwrap_or('?'));
+            }
+            Some(d @ '0'..='7') => {
+                let mut v = d.to_digit(8).unwrap_or(0);
+                let mut n = if d == '0' { 0 } else { 1 };
+                while n < 3 {
+                    match it.peek().and_then(|d| d.to_digit(8)) {
+                        Some(x) => {
+                            v = v * 8 + x;
+                            it.next();
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(v).unwrap_or('?'));
+            }
+            Some(o) => {
+                out.push('\\');
+                out.push(o);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// What `printf FORMAT ARGS` prints, approximately.
+fn printf(fmt: &str, args: &[&str]) -> String {
+    let fmt = unescape(fmt);
+    let mut out = String::new();
+    let mut k = 0;
+    for _round in 0..16 {
+        let mut it = fmt.chars().peekable();
+        while let Some(c) = it.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            while it
+                .peek()
+                .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | '#' | '+' | ' '))
+            {
+                it.next();
+            }
+            match it.next() {
+                Some('%') => out.push('%'),
+                Some('b') => {
+                    out.push_str(&unescape(args.get(k).copied().unwrap_or("")));
+                    k += 1;
+                }
+                Some(_) => {
+                    out.push_str(args.get(k).copied().unwrap_or(""));
+                    k += 1;
+                }
+                None => out.push('%'),
+            }
+        }
+        if k >= args.len() || k == 0 {
+            break;
+        }
+    }
+    out
+}
+
+pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> Feed {
+    if let Some(flags) = code_flags(name) {
+        interpreter(w, name, flags, a, feed, frag);
+    } else if is_awk(name) {
+        let o = args::parse(a, "fvF", &["file", "assign", "field-separator"], true);
+        if !(o.short('f') || o.long("file"))
+            && let Some(p) = o.operands.first()
+        {
+            code_arg(w, name, p, frag);
+        }
+    } else if name == "source" || name == "." {
+        match a.first() {
+            Some(op) if op.text == "/dev/stdin" || op.text == "-" => {
+                stdin_script(w, name, feed, frag, true)
+            }
+            Some(op) => script_file(w, name, op, frag),
+            None => {}
+        }
+    }
+    let o = args::parse(a, "", &[], false);
+    match name {
+        "echo" => {
+            let mut escapes = false;
+            let mut rest = a;
+            while let Some(first) = rest.first() {
+                match first.text.as_str() {
+                    "-e" | "-ne" | "-en" => escapes = true,
+                    "-n" | "-E" | "-nE" | "-En" => {}
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+            if rest.iter().all(|x| x.exact) {
+                let t = rest
+                    .iter()
+                    .map(|x| x.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Feed::Literal(if escapes { unescape(&t) } else { t })
+            } else {
+                Feed::Computed(rest.iter().map(Arg::display).collect::<Vec<_>>().join(" "))
+            }
+        }
+        "printf" => {
+            let rest = match a.first() {
+                Some(f) if f.text == "--" => &a[1..],
+                _ => a,
+            };
+            if rest.first().is_some_and(|f| f.text == "-v") {
+                return Feed::None;
+            }
+            if rest.iter().all(|x| x.exact) && !rest.is_empty() {
+                let args: Vec<&str> = rest[1..].iter().map(|x| x.text.as_str()).collect();
+                Feed::Literal(printf(&rest[0].text, &args))
+            } else {
+                Feed::Computed(rest.iter().map(Arg::display).collect::<Vec<_>>().join(" "))
+            }
+        }
+        "cat" | "tac" if o.operands.iter().all(|x| x.text == "-") => feed.clone(),
+        _ if DOWNLOADERS.contains(&name) => {
+            let o = args::parse(
+                a,
+                "oOdHXuAeTbrwmCEhFKUY",
+                &[
+                    "output",
+                    "output-document",
+                    "data",
+                    "header",
+                    "request",
+                    "user",
+                    "user-agent",
+                    "referer",
+                    "upload-file",
+                    "config",
+                ],
+                false,
+            );
+            for (n, v) in o.values.iter() {
+                if (n == "o" || n == "output" || n == "O" || n == "output-document")
+                    && v.text != "-"
+                {
+                    w.downloads.push(v.text.clone());
+                }
+            }
+            for (n, v) in o.inline_values.iter() {
+                if (n == "output" || n == "output-document" || n == "o" || n == "O") && v != "-" {
+                    w.downloads.push(v.clone());
+                }
+            }
+            for u in &o.operands {
+                if let Some(b) = u.text.rsplit('/').next().filter(|b| !b.is_empty()) {
+                    w.downloads
+                        .push(b.split(['?', '#']).next().unwrap_or(b).to_string());
+                }
+            }
+            Feed::Tainted(format!("{name} output"))
+        }
+        _ if is_decoder(name, &o) => Feed::Tainted(format!("{name} decoded output")),
+        "cat" | "tac" | "head" | "tail" | "less" | "more" => {
+            if let Some(d) = o.operands.iter().find(|x| w.downloads.contains(&x.text)) {
+                Feed::Tainted(format!("file {} downloaded earlier", d.display()))
+            } else {
+                passthrough(feed)
+            }
+        }
+        _ => passthrough(feed),
+    }
+}
+
+/// Filters keep the taint of what they read.
+fn passthrough(feed: &Feed) -> Feed {
+    match feed {
+        Feed::Tainted(s) => Feed::Tainted(s.clone()),
+        Feed::Computed(s) => Feed::Computed(s.clone()),
+        _ => Feed::Opaque,
+    }
+}

@@ -1,0 +1,1391 @@
+//! A bash parser, written for judging commands rather than running them.
+//!
+//! It reads the text once, left to right (every loop advances the cursor),
+//! and nests only through `$(...)`, backticks, `${...}`, groups and compound
+//! commands, each of which counts against `max_depth`: hostile input can make
+//! it fail, never make it slow or overflow the stack. Anything it does not
+//! understand is an error, and the policy denies errors.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::ast::{
+    AndOr, Assign, Command, HereDoc, Kw, ParamOp, Pipeline, Redir, RedirOp, Script, Seg, Simple,
+    Word,
+};
+
+/// Why the text could not be parsed, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub msg: String,
+    pub at: usize,
+}
+
+/// Where a nested script ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Eof,
+    /// `)` of a subshell, `$(`, `<(`.
+    Paren,
+    /// Keyword `}`.
+    Brace,
+    /// One of these keywords (`then`, `fi`, `done`, ...).
+    Kws(&'static [&'static str]),
+    /// `;;`, `;&`, `;;&` or `esac` inside a `case`.
+    CaseItem,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// An ordinary word, ended by blanks and operators.
+    Normal,
+    /// The word inside `${X:-...}`, ended by `}` only.
+    Param,
+}
+
+struct Pending {
+    doc: Rc<RefCell<HereDoc>>,
+    delim: String,
+    strip_tabs: bool,
+}
+
+/// Parses `text` into a script. `depth` is the nesting already used by the
+/// caller (for `bash -c` re-parsing), `max_depth` the bound on all of it.
+/// Returns the script and the number of work steps taken.
+pub fn parse(text: &str, depth: usize, max_depth: usize) -> Result<(Script, u64), ParseError> {
+    let mut p = Parser::new(text, depth, max_depth);
+    let script = p.parse_script(End::Eof)?;
+    p.finish()?;
+    Ok((script, p.steps))
+}
+
+/// Collects the command substitutions of a here-document body or other text
+/// treated like the inside of double quotes. Returns them and the steps.
+pub fn parse_dq_text(
+    text: &str,
+    depth: usize,
+    max_depth: usize,
+) -> Result<(Word, u64), ParseError> {
+    let mut p = Parser::new(text, depth, max_depth);
+    let segs = p.lex_dq(None)?;
+    Ok((Word { segs }, p.steps))
+}
+
+const KW_THEN: &[&str] = &["then"];
+const KW_ELSE: &[&str] = &["elif", "else", "fi"];
+const KW_FI: &[&str] = &["fi"];
+const KW_DO: &[&str] = &["do"];
+const KW_DONE: &[&str] = &["done"];
+
+/// Keywords that can never start a command.
+const MISPLACED: &[&str] = &[
+    "then", "else", "elif", "fi", "do", "done", "esac", "}", "in",
+];
+
+fn is_meta(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
+    )
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// Shortens a command's text for quoting in a reason.
+pub fn shorten(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    src: &'a [u8],
+    pos: usize,
+    depth: usize,
+    max_depth: usize,
+    pending: Vec<Pending>,
+    steps: u64,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str, depth: usize, max_depth: usize) -> Self {
+        Parser {
+            text,
+            src: text.as_bytes(),
+            pos: 0,
+            depth,
+            max_depth,
+            pending: Vec::new(),
+            steps: 0,
+        }
+    }
+
+    fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
+        Err(ParseError {
+            msg: msg.into(),
+            at: self.pos,
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), ParseError> {
+        if self.pos < self.src.len() {
+            return self.err("unexpected `)`");
+        }
+        if let Some(p) = self.pending.first() {
+            return self.err(format!(
+                "unterminated here-document (no line `{}`)",
+                p.delim
+            ));
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return self.err(format!("nesting deeper than {} levels", self.max_depth));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, k: usize) -> Option<u8> {
+        self.src.get(self.pos + k).copied()
+    }
+
+    fn starts(&self, s: &str) -> bool {
+        self.src[self.pos.min(self.src.len())..].starts_with(s.as_bytes())
+    }
+
+    /// Skips spaces, tabs, line continuations and a comment.
+    fn skip_blanks(&mut self) {
+        loop {
+            self.steps += 1;
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r') => self.pos += 1,
+                Some(b'\\') if self.peek_at(1) == Some(b'\n') => self.pos += 2,
+                Some(b'#') => {
+                    while let Some(b) = self.peek() {
+                        if b == b'\n' {
+                            break;
+                        }
+                        self.steps += 1;
+                        self.pos += 1;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Skips blanks and newlines, reading here-document bodies at each newline.
+    fn skip_linebreaks(&mut self) -> Result<(), ParseError> {
+        loop {
+            self.skip_blanks();
+            if self.peek() == Some(b'\n') {
+                self.pos += 1;
+                self.read_heredocs()?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The bare word at the cursor when it could be a keyword.
+    fn peek_kw(&self) -> Option<&'a str> {
+        let start = self.pos;
+        let mut end = start;
+        while let Some(&b) = self.src.get(end) {
+            if is_meta(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`') {
+                break;
+            }
+            end += 1;
+            if end - start > 8 {
+                return None;
+            }
+        }
+        if end == start {
+            return None;
+        }
+        self.text.get(start..end)
+    }
+
+    fn at_kw(&self, kw: &str) -> bool {
+        self.peek_kw() == Some(kw)
+    }
+
+    fn expect_kw(&mut self, kw: &str) -> Result<(), ParseError> {
+        self.skip_linebreaks()?;
+        if self.at_kw(kw) {
+            self.pos += kw.len();
+            Ok(())
+        } else {
+            self.err(format!("missing `{kw}`"))
+        }
+    }
+
+    fn at_case_end(&self) -> bool {
+        self.starts(";;") || self.starts(";&") || self.at_kw("esac")
+    }
+
+    fn parse_script(&mut self, end: End) -> Result<Script, ParseError> {
+        self.enter()?;
+        let mut items = Vec::new();
+        loop {
+            self.skip_linebreaks()?;
+            let Some(b) = self.peek() else {
+                match end {
+                    End::Eof => break,
+                    End::Paren => return self.err("unterminated `(` (missing `)`)"),
+                    End::Brace => return self.err("unterminated `{` (missing `}`)"),
+                    End::Kws(k) => {
+                        return self.err(format!(
+                            "unexpected end of input (missing `{}`)",
+                            k.first().copied().unwrap_or("")
+                        ));
+                    }
+                    End::CaseItem => return self.err("unterminated `case` (missing `esac`)"),
+                }
+            };
+            let stop = match end {
+                End::Eof => false,
+                End::Paren => b == b')',
+                End::Brace => self.at_kw("}"),
+                End::Kws(k) => self.peek_kw().is_some_and(|w| k.contains(&w)),
+                End::CaseItem => self.at_case_end(),
+            };
+            if stop {
+                break;
+            }
+            if b == b')' {
+                return self.err("unexpected `)`");
+            }
+            let mut andor = self.parse_andor()?;
+            self.skip_blanks();
+            match self.peek() {
+                Some(b'&') => {
+                    self.pos += 1;
+                    andor.background = true;
+                }
+                Some(b';') if !self.starts(";;") && !self.starts(";&") => self.pos += 1,
+                None | Some(b'\n' | b')') => {}
+                Some(b';') if end == End::CaseItem => {}
+                _ => {
+                    let ok = match end {
+                        End::Brace => self.at_kw("}"),
+                        End::Kws(k) => self.peek_kw().is_some_and(|w| k.contains(&w)),
+                        _ => false,
+                    };
+                    if !ok {
+                        return self.err("syntax error: unexpected token");
+                    }
+                }
+            }
+            items.push(andor);
+        }
+        self.leave();
+        Ok(Script { items })
+    }
+
+    fn parse_andor(&mut self) -> Result<AndOr, ParseError> {
+        let mut pipelines = vec![self.parse_pipeline()?];
+        loop {
+            self.skip_blanks();
+            if self.starts("&&") || self.starts("||") {
+                self.pos += 2;
+                self.skip_linebreaks()?;
+                pipelines.push(self.parse_pipeline()?);
+            } else {
+                break;
+            }
+        }
+        Ok(AndOr {
+            pipelines,
+            background: false,
+        })
+    }
+
+    fn parse_pipeline(&mut self) -> Result<Pipeline, ParseError> {
+        self.skip_blanks();
+        loop {
+            if self.at_kw("!") {
+                self.pos += 1;
+            } else if self.at_kw("time") {
+                self.pos += 4;
+                self.skip_blanks();
+                if self.at_kw("-p") {
+                    self.pos += 2;
+                }
+            } else {
+                break;
+            }
+            self.skip_blanks();
+        }
+        let mut cmds = vec![self.parse_command()?];
+        loop {
+            self.skip_blanks();
+            if self.starts("||") {
+                break;
+            }
+            if self.starts("|&") {
+                self.pos += 2;
+            } else if self.peek() == Some(b'|') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+            self.skip_linebreaks()?;
+            cmds.push(self.parse_command()?);
+        }
+        Ok(Pipeline { cmds })
+    }
+
+    fn parse_command(&mut self) -> Result<Command, ParseError> {
+        self.skip_blanks();
+        self.steps += 1;
+        if let Some(kw) = self.peek_kw() {
+            if MISPLACED.contains(&kw) {
+                return self.err(format!("unexpected `{kw}`"));
+            }
+            match kw {
+                "{" => {
+                    self.pos += 1;
+                    let body = self.parse_script(End::Brace)?;
+                    self.expect_kw("}")?;
+                    let redirs = self.parse_trailing_redirs()?;
+                    return Ok(Command::Group { body, redirs });
+                }
+                "if" => return self.parse_if(),
+                "while" | "until" => return self.parse_while(kw),
+                "for" | "select" => return self.parse_for(kw),
+                "case" => return self.parse_case(),
+                "function" => return self.parse_function(),
+                "[[" => return self.parse_test(),
+                _ => {}
+            }
+        }
+        if self.peek() == Some(b'(') {
+            if self.peek_at(1) == Some(b'(') {
+                self.pos += 2;
+                self.scan_arith()?;
+                let redirs = self.parse_trailing_redirs()?;
+                return Ok(Command::Compound {
+                    kw: Kw::Arith,
+                    words: Vec::new(),
+                    bodies: Vec::new(),
+                    redirs,
+                });
+            }
+            self.pos += 1;
+            let body = self.parse_script(End::Paren)?;
+            if self.peek() != Some(b')') {
+                return self.err("unterminated `(` (missing `)`)");
+            }
+            self.pos += 1;
+            let redirs = self.parse_trailing_redirs()?;
+            return Ok(Command::Group { body, redirs });
+        }
+        self.parse_simple()
+    }
+
+    fn parse_if(&mut self) -> Result<Command, ParseError> {
+        self.pos += 2;
+        let mut bodies = vec![self.parse_script(End::Kws(KW_THEN))?];
+        self.expect_kw("then")?;
+        bodies.push(self.parse_script(End::Kws(KW_ELSE))?);
+        loop {
+            self.skip_linebreaks()?;
+            if self.at_kw("elif") {
+                self.pos += 4;
+                bodies.push(self.parse_script(End::Kws(KW_THEN))?);
+                self.expect_kw("then")?;
+                bodies.push(self.parse_script(End::Kws(KW_ELSE))?);
+            } else if self.at_kw("else") {
+                self.pos += 4;
+                bodies.push(self.parse_script(End::Kws(KW_FI))?);
+            } else {
+                break;
+            }
+        }
+        self.expect_kw("fi")?;
+        let redirs = self.parse_trailing_redirs()?;
+        Ok(Command::Compound {
+            kw: Kw::If,
+            words: Vec::new(),
+            bodies,
+            redirs,
+        })
+    }
+
+    fn parse_while(&mut self, kw: &str) -> Result<Command, ParseError> {
+        self.pos += kw.len();
+        let cond = self.parse_script(End::Kws(KW_DO))?;
+        self.expect_kw("do")?;
+        let body = self.parse_script(End::Kws(KW_DONE))?;
+        self.expect_kw("done")?;
+        let redirs = self.parse_trailing_redirs()?;
+        Ok(Command::Compound {
+            kw: if kw == "while" { Kw::While } else { Kw::Until },
+            words: Vec::new(),
+            bodies: vec![cond, body],
+            redirs,
+        })
+    }
+
+    fn parse_for(&mut self, kw: &str) -> Result<Command, ParseError> {
+        self.pos += kw.len();
+        self.skip_blanks();
+        let mut words = Vec::new();
+        if self.starts("((") {
+            self.pos += 2;
+            self.scan_arith()?;
+            self.skip_blanks();
+            if self.peek() == Some(b';') {
+                self.pos += 1;
+            }
+        } else {
+            match self.lex_word(Mode::Normal)? {
+                Some(name) => words.push(name),
+                None => return self.err("missing loop variable after `for`"),
+            }
+            self.skip_linebreaks()?;
+            if self.at_kw("in") {
+                self.pos += 2;
+                loop {
+                    self.skip_blanks();
+                    match self.peek() {
+                        Some(b';') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b'\n') => break,
+                        None => return self.err("unexpected end of input (missing `do`)"),
+                        _ => match self.lex_word(Mode::Normal)? {
+                            Some(w) => words.push(w),
+                            None => return self.err("syntax error in `for` list"),
+                        },
+                    }
+                }
+            } else if self.peek() == Some(b';') {
+                self.pos += 1;
+            }
+        }
+        self.expect_kw("do")?;
+        let body = self.parse_script(End::Kws(KW_DONE))?;
+        self.expect_kw("done")?;
+        let redirs = self.parse_trailing_redirs()?;
+        Ok(Command::Compound {
+            kw: Kw::For,
+            words,
+            bodies: vec![body],
+            redirs,
+        })
+    }
+
+    fn parse_case(&mut self) -> Result<Command, ParseError> {
+        self.pos += 4;
+        self.skip_blanks();
+        let mut words = Vec::new();
+        match self.lex_word(Mode::Normal)? {
+            Some(w) => words.push(w),
+            None => return self.err("missing word after `case`"),
+        }
+        self.expect_kw("in")?;
+        let mut bodies = Vec::new();
+        loop {
+            self.skip_linebreaks()?;
+            if self.at_kw("esac") {
+                self.pos += 4;
+                break;
+            }
+            if self.peek().is_none() {
+                return self.err("unterminated `case` (missing `esac`)");
+            }
+            if self.peek() == Some(b'(') {
+                self.pos += 1;
+            }
+            loop {
+                self.skip_blanks();
+                match self.lex_word(Mode::Normal)? {
+                    Some(w) => words.push(w),
+                    None => return self.err("bad `case` pattern"),
+                }
+                self.skip_blanks();
+                match self.peek() {
+                    Some(b'|') => self.pos += 1,
+                    Some(b')') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return self.err("bad `case` pattern (missing `)`)"),
+                }
+            }
+            self.enter()?;
+            bodies.push(self.parse_script(End::CaseItem)?);
+            self.leave();
+            self.skip_blanks();
+            if self.starts(";;&") {
+                self.pos += 3;
+            } else if self.starts(";;") || self.starts(";&") {
+                self.pos += 2;
+            }
+        }
+        let redirs = self.parse_trailing_redirs()?;
+        Ok(Command::Compound {
+            kw: Kw::Case,
+            words,
+            bodies,
+            redirs,
+        })
+    }
+
+    fn parse_function(&mut self) -> Result<Command, ParseError> {
+        self.pos += 8;
+        self.skip_blanks();
+        let name = match self.lex_word(Mode::Normal)?.and_then(|w| w.literal()) {
+            Some(n) => n,
+            None => return self.err("bad function name"),
+        };
+        self.skip_blanks();
+        if self.peek() == Some(b'(') {
+            self.pos += 1;
+            self.skip_blanks();
+            if self.peek() != Some(b')') {
+                return self.err("bad function definition");
+            }
+            self.pos += 1;
+        }
+        self.skip_linebreaks()?;
+        self.enter()?;
+        let body = self.parse_command()?;
+        self.leave();
+        Ok(Command::FuncDef {
+            name,
+            body: Box::new(body),
+        })
+    }
+
+    fn parse_test(&mut self) -> Result<Command, ParseError> {
+        self.pos += 2;
+        let mut words = Vec::new();
+        loop {
+            self.skip_blanks();
+            if self.at_kw("]]") {
+                self.pos += 2;
+                break;
+            }
+            match self.peek() {
+                None | Some(b'\n') => return self.err("unterminated `[[` (missing `]]`)"),
+                Some(b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'!' | b';') => self.pos += 1,
+                _ => match self.lex_word(Mode::Normal)? {
+                    Some(w) => words.push(w),
+                    None => self.pos += 1,
+                },
+            }
+        }
+        let redirs = self.parse_trailing_redirs()?;
+        Ok(Command::Compound {
+            kw: Kw::Test,
+            words,
+            bodies: Vec::new(),
+            redirs,
+        })
+    }
+
+    /// Skips the inside of `((...))` / `$((...))` up to and including `))`.
+    fn scan_arith(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        loop {
+            self.steps += 1;
+            match self.peek() {
+                None => return self.err("unterminated `((` (missing `))`)"),
+                Some(b'(') => depth += 1,
+                Some(b')') => {
+                    if depth == 0 {
+                        if self.peek_at(1) == Some(b')') {
+                            self.pos += 2;
+                            return Ok(());
+                        }
+                        return self.err("unbalanced `)` in arithmetic");
+                    }
+                    depth -= 1;
+                }
+                Some(b'`') => return self.err("command substitution inside arithmetic"),
+                Some(b'$') if self.peek_at(1) == Some(b'(') && self.peek_at(2) != Some(b'(') => {
+                    return self.err("command substitution inside arithmetic");
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn parse_trailing_redirs(&mut self) -> Result<Vec<Redir>, ParseError> {
+        let mut redirs = Vec::new();
+        loop {
+            self.skip_blanks();
+            if !self.try_redir(&mut redirs)? {
+                return Ok(redirs);
+            }
+        }
+    }
+
+    /// Parses one redirection at the cursor, if there is one.
+    fn try_redir(&mut self, out: &mut Vec<Redir>) -> Result<bool, ParseError> {
+        let save = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        let b = self.peek();
+        let is_redir = match b {
+            Some(b'<' | b'>') => self.peek_at(1) != Some(b'('),
+            Some(b'&') => self.peek_at(1) == Some(b'>') && self.pos == save,
+            _ => false,
+        };
+        if !is_redir {
+            self.pos = save;
+            return Ok(false);
+        }
+        const OPS: &[(&str, RedirOp)] = &[
+            ("&>>", RedirOp::Append),
+            ("&>", RedirOp::Out),
+            ("<<<", RedirOp::HereString),
+            ("<<-", RedirOp::HereDoc),
+            ("<<", RedirOp::HereDoc),
+            ("<&", RedirOp::Dup),
+            ("<>", RedirOp::ReadWrite),
+            (">>", RedirOp::Append),
+            (">|", RedirOp::Out),
+            (">&", RedirOp::Dup),
+            ("<", RedirOp::In),
+            (">", RedirOp::Out),
+        ];
+        let fd: Option<u32> = self.text.get(save..self.pos).and_then(|d| d.parse().ok());
+        let Some(&(s, mut op)) = OPS.iter().find(|(s, _)| self.starts(s)) else {
+            return self.err("bad redirection");
+        };
+        self.pos += s.len();
+        self.skip_blanks();
+        let Some(target) = self.lex_word(Mode::Normal)? else {
+            return self.err(format!("missing target after `{s}`"));
+        };
+        let mut heredoc = None;
+        if op == RedirOp::HereDoc {
+            let mut delim = String::new();
+            let mut quoted = false;
+            for seg in &target.segs {
+                match seg {
+                    Seg::Lit { text, quoted: q } => {
+                        delim.push_str(text);
+                        quoted |= *q;
+                    }
+                    Seg::Param { name, .. } => {
+                        delim.push('$');
+                        delim.push_str(name);
+                    }
+                    _ => return self.err("unsupported here-document delimiter"),
+                }
+            }
+            let doc = Rc::new(RefCell::new(HereDoc {
+                quoted,
+                ..HereDoc::default()
+            }));
+            self.pending.push(Pending {
+                doc: Rc::clone(&doc),
+                delim,
+                strip_tabs: s == "<<-",
+            });
+            heredoc = Some(doc);
+        } else if op == RedirOp::Dup && s == ">&" {
+            // `>&file` writes to a file; `>&2`, `>&-` duplicate descriptors.
+            let lit = target.literal().unwrap_or_default();
+            if !(lit == "-" || (!lit.is_empty() && lit.bytes().all(|c| c.is_ascii_digit()))) {
+                op = RedirOp::Out;
+            }
+        }
+        let fd = match (fd, s) {
+            (Some(fd), _) => Some(fd),
+            (None, "&>" | "&>>") => None,
+            (None, _) if s.starts_with('<') => Some(0),
+            (None, _) => Some(1),
+        };
+        out.push(Redir {
+            fd,
+            op,
+            target,
+            heredoc,
+        });
+        Ok(true)
+    }
+
+    /// Reads the bodies of the here-documents opened on the line just ended.
+    fn read_heredocs(&mut self) -> Result<(), ParseError> {
+        let pending = std::mem::take(&mut self.pending);
+        for p in pending {
+            let mut body = String::new();
+            loop {
+                if self.pos >= self.src.len() {
+                    return self.err(format!(
+                        "unterminated here-document (no line `{}`)",
+                        p.delim
+                    ));
+                }
+                let rest = &self.src[self.pos..];
+                let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                self.steps += len as u64 + 1;
+                let line = self.text.get(self.pos..self.pos + len).unwrap_or("");
+                self.pos = (self.pos + len + 1).min(self.src.len());
+                let line = if p.strip_tabs {
+                    line.trim_start_matches('\t')
+                } else {
+                    line
+                };
+                if line.trim_end_matches('\r') == p.delim {
+                    break;
+                }
+                body.push_str(line);
+                body.push('\n');
+            }
+            let mut doc = p.doc.borrow_mut();
+            if !doc.quoted {
+                let (word, steps) = parse_dq_text(&body, self.depth + 1, self.max_depth)?;
+                self.steps += steps;
+                for seg in word.segs {
+                    if let Seg::CmdSub { script, .. } = seg {
+                        doc.subs.push(script);
+                    }
+                }
+            }
+            doc.body = body;
+        }
+        Ok(())
+    }
+
+    fn parse_simple(&mut self) -> Result<Command, ParseError> {
+        let start = self.pos;
+        let mut s = Simple::default();
+        loop {
+            self.skip_blanks();
+            let Some(b) = self.peek() else { break };
+            if self.try_redir(&mut s.redirs)? {
+                continue;
+            }
+            let procsub = matches!(b, b'<' | b'>') && self.peek_at(1) == Some(b'(');
+            if is_meta(b) && !procsub {
+                break;
+            }
+            if s.words.is_empty() && self.try_assign(&mut s)? {
+                continue;
+            }
+            let Some(w) = self.lex_word(Mode::Normal)? else {
+                return self.err("syntax error");
+            };
+            if s.words.is_empty() && s.assigns.is_empty() && s.redirs.is_empty() {
+                let save = self.pos;
+                self.skip_blanks();
+                if self.peek() == Some(b'(') {
+                    self.pos += 1;
+                    self.skip_blanks();
+                    if self.peek() == Some(b')') {
+                        self.pos += 1;
+                        let Some(name) = w.literal() else {
+                            return self.err("bad function name");
+                        };
+                        self.skip_linebreaks()?;
+                        self.enter()?;
+                        let body = self.parse_command()?;
+                        self.leave();
+                        return Ok(Command::FuncDef {
+                            name,
+                            body: Box::new(body),
+                        });
+                    }
+                    return self.err("syntax error near `(`");
+                }
+                self.pos = save;
+            }
+            s.words.push(w);
+        }
+        if s.words.is_empty() && s.assigns.is_empty() && s.redirs.is_empty() {
+            let near = self
+                .peek()
+                .map(|b| (b as char).to_string())
+                .unwrap_or_default();
+            return self.err(format!("syntax error near `{near}`"));
+        }
+        s.text = shorten(self.text.get(start..self.pos).unwrap_or(""), 120);
+        Ok(Command::Simple(s))
+    }
+
+    /// `NAME=value`, `NAME+=value`, `NAME[i]=value` or `NAME=(a b)`.
+    fn try_assign(&mut self, s: &mut Simple) -> Result<bool, ParseError> {
+        let start = self.pos;
+        let mut i = start;
+        match self.src.get(i) {
+            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => i += 1,
+            _ => return Ok(false),
+        }
+        while let Some(b) = self.src.get(i) {
+            if b.is_ascii_alphanumeric() || *b == b'_' {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let name_end = i;
+        if self.src.get(i) == Some(&b'[') {
+            while let Some(&b) = self.src.get(i) {
+                i += 1;
+                if b == b']' {
+                    break;
+                }
+            }
+        }
+        if self.src.get(i) == Some(&b'+') {
+            i += 1;
+        }
+        if self.src.get(i) != Some(&b'=') {
+            return Ok(false);
+        }
+        let name = self.text.get(start..name_end).unwrap_or("").to_string();
+        self.pos = i + 1;
+        if self.peek() == Some(b'(') {
+            self.pos += 1;
+            let mut values = Vec::new();
+            loop {
+                self.skip_linebreaks()?;
+                match self.peek() {
+                    Some(b')') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    None => return self.err("unterminated array assignment"),
+                    _ => match self.lex_word(Mode::Normal)? {
+                        Some(w) => values.push(w),
+                        None => return self.err("syntax error in array assignment"),
+                    },
+                }
+            }
+            s.assigns.push(Assign {
+                name,
+                values,
+                array: true,
+            });
+        } else {
+            let value = self.lex_word(Mode::Normal)?.unwrap_or_default();
+            s.assigns.push(Assign {
+                name,
+                values: vec![value],
+                array: false,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Reads one word. `None` when the cursor is at a word boundary.
+    fn lex_word(&mut self, mode: Mode) -> Result<Option<Word>, ParseError> {
+        let mut segs: Vec<Seg> = Vec::new();
+        let mut lit: Vec<u8> = Vec::new();
+        fn flush(segs: &mut Vec<Seg>, lit: &mut Vec<u8>, quoted: bool) {
+            if !lit.is_empty() {
+                segs.push(Seg::Lit {
+                    text: String::from_utf8_lossy(lit).into_owned(),
+                    quoted,
+                });
+                lit.clear();
+            }
+        }
+        loop {
+            let Some(b) = self.peek() else {
+                if mode == Mode::Param {
+                    return self.err("unterminated `${`");
+                }
+                break;
+            };
+            self.steps += 1;
+            if mode == Mode::Normal {
+                if matches!(b, b'<' | b'>')
+                    && self.peek_at(1) == Some(b'(')
+                    && segs.is_empty()
+                    && lit.is_empty()
+                {
+                    self.pos += 2;
+                    self.enter()?;
+                    let script = self.parse_script(End::Paren)?;
+                    self.leave();
+                    if self.peek() != Some(b')') {
+                        return self.err("unterminated process substitution");
+                    }
+                    self.pos += 1;
+                    segs.push(Seg::ProcSub { script });
+                    continue;
+                }
+                if b == b'(' && matches!(lit.last(), Some(b'?' | b'*' | b'+' | b'@' | b'!')) {
+                    // An extended glob such as `!(keep)`.
+                    let mut depth = 0usize;
+                    loop {
+                        self.steps += 1;
+                        let Some(c) = self.peek() else {
+                            return self.err("unterminated extended glob");
+                        };
+                        lit.push(c);
+                        self.pos += 1;
+                        if c == b'(' {
+                            depth += 1;
+                        } else if c == b')' {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                if is_meta(b) {
+                    break;
+                }
+            } else if b == b'}' {
+                break;
+            }
+            match b {
+                b'\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        None => lit.push(b'\\'),
+                        Some(b'\n') => self.pos += 1,
+                        Some(c) => {
+                            flush(&mut segs, &mut lit, false);
+                            let n = utf8_len(c);
+                            let end = (self.pos + n).min(self.src.len());
+                            segs.push(Seg::Lit {
+                                text: String::from_utf8_lossy(&self.src[self.pos..end])
+                                    .into_owned(),
+                                quoted: true,
+                            });
+                            self.pos = end;
+                        }
+                    }
+                }
+                b'\'' => {
+                    flush(&mut segs, &mut lit, false);
+                    self.pos += 1;
+                    let rest = &self.src[self.pos..];
+                    let Some(len) = rest.iter().position(|&c| c == b'\'') else {
+                        return self.err("unterminated single quote");
+                    };
+                    self.steps += len as u64;
+                    segs.push(Seg::Lit {
+                        text: self
+                            .text
+                            .get(self.pos..self.pos + len)
+                            .unwrap_or("")
+                            .to_string(),
+                        quoted: true,
+                    });
+                    self.pos += len + 1;
+                }
+                b'"' => {
+                    flush(&mut segs, &mut lit, false);
+                    self.pos += 1;
+                    let inner = self.lex_dq(Some(b'"'))?;
+                    if inner.is_empty() {
+                        segs.push(Seg::Lit {
+                            text: String::new(),
+                            quoted: true,
+                        });
+                    }
+                    segs.extend(inner);
+                }
+                b'`' => {
+                    flush(&mut segs, &mut lit, false);
+                    let seg = self.backtick(false)?;
+                    segs.push(seg);
+                }
+                b'$' => match self.dollar(false)? {
+                    Some(seg) => {
+                        flush(&mut segs, &mut lit, false);
+                        segs.push(seg);
+                    }
+                    None => {
+                        lit.push(b'$');
+                        self.pos += 1;
+                    }
+                },
+                _ => {
+                    lit.push(b);
+                    self.pos += 1;
+                }
+            }
+        }
+        flush(&mut segs, &mut lit, false);
+        Ok(if segs.is_empty() {
+            None
+        } else {
+            Some(Word { segs })
+        })
+    }
+
+    /// The inside of double quotes (ended by `term`), or of a here-document
+    /// body (`term` = `None`, ended by the end of the text).
+    fn lex_dq(&mut self, term: Option<u8>) -> Result<Vec<Seg>, ParseError> {
+        let mut segs = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        fn flush(segs: &mut Vec<Seg>, buf: &mut Vec<u8>) {
+            if !buf.is_empty() {
+                segs.push(Seg::Lit {
+                    text: String::from_utf8_lossy(buf).into_owned(),
+                    quoted: true,
+                });
+                buf.clear();
+            }
+        }
+        loop {
+            self.steps += 1;
+            let Some(b) = self.peek() else {
+                if term.is_some() {
+                    return self.err("unterminated double quote");
+                }
+                break;
+            };
+            if Some(b) == term {
+                self.pos += 1;
+                break;
+            }
+            match b {
+                b'\\' => match self.peek_at(1) {
+                    Some(b'\n') => self.pos += 2,
+                    Some(c @ (b'$' | b'`' | b'\\')) => {
+                        buf.push(c);
+                        self.pos += 2;
+                    }
+                    Some(b'"') if term.is_some() => {
+                        buf.push(b'"');
+                        self.pos += 2;
+                    }
+                    _ => {
+                        buf.push(b'\\');
+                        self.pos += 1;
+                    }
+                },
+                b'`' => {
+                    flush(&mut segs, &mut buf);
+                    let seg = self.backtick(true)?;
+                    segs.push(seg);
+                }
+                b'$' => match self.dollar(true)? {
+                    Some(seg) => {
+                        flush(&mut segs, &mut buf);
+                        segs.push(seg);
+                    }
+                    None => {
+                        buf.push(b'$');
+                        self.pos += 1;
+                    }
+                },
+                _ => {
+                    buf.push(b);
+                    self.pos += 1;
+                }
+            }
+        }
+        flush(&mut segs, &mut buf);
+        Ok(segs)
+    }
+
+    /// A `` `...` `` command substitution, parsed as its own script.
+    fn backtick(&mut self, quoted: bool) -> Result<Seg, ParseError> {
+        self.pos += 1;
+        let mut inner: Vec<u8> = Vec::new();
+        loop {
+            self.steps += 1;
+            match self.peek() {
+                None => return self.err("unterminated backquote"),
+                Some(b'`') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b'\\') => match self.peek_at(1) {
+                    Some(c @ (b'$' | b'`' | b'\\')) => {
+                        inner.push(c);
+                        self.pos += 2;
+                    }
+                    Some(b'"') if quoted => {
+                        inner.push(b'"');
+                        self.pos += 2;
+                    }
+                    _ => {
+                        inner.push(b'\\');
+                        self.pos += 1;
+                    }
+                },
+                Some(c) => {
+                    inner.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&inner).into_owned();
+        let (script, steps) =
+            parse(&text, self.depth + 1, self.max_depth).map_err(|e| ParseError {
+                msg: format!("in backquotes: {}", e.msg),
+                at: self.pos,
+            })?;
+        self.steps += steps;
+        Ok(Seg::CmdSub { script, quoted })
+    }
+
+    /// A `$` expansion at the cursor; `None` when the `$` is literal.
+    fn dollar(&mut self, quoted: bool) -> Result<Option<Seg>, ParseError> {
+        let Some(next) = self.peek_at(1) else {
+            return Ok(None);
+        };
+        match next {
+            b'(' => {
+                if self.peek_at(2) == Some(b'(') {
+                    self.pos += 3;
+                    self.scan_arith()?;
+                    return Ok(Some(Seg::Arith));
+                }
+                self.pos += 2;
+                self.enter()?;
+                let script = self.parse_script(End::Paren)?;
+                self.leave();
+                if self.peek() != Some(b')') {
+                    return self.err("unterminated `$(`");
+                }
+                self.pos += 1;
+                Ok(Some(Seg::CmdSub { script, quoted }))
+            }
+            b'{' => {
+                self.pos += 2;
+                self.enter()?;
+                let seg = self.braced_param(quoted)?;
+                self.leave();
+                Ok(Some(seg))
+            }
+            b'\'' if !quoted => {
+                self.pos += 2;
+                let text = self.ansi_c()?;
+                Ok(Some(Seg::Lit { text, quoted: true }))
+            }
+            b'"' if !quoted => {
+                // `$"..."` is a translated string: the same as `"..."`.
+                self.pos += 1;
+                self.pos += 1;
+                let segs = self.lex_dq(Some(b'"'))?;
+                let mut text = String::new();
+                for s in &segs {
+                    if let Seg::Lit { text: t, .. } = s {
+                        text.push_str(t);
+                    } else {
+                        return self.err("expansion inside $\"...\" is not supported");
+                    }
+                }
+                Ok(Some(Seg::Lit { text, quoted: true }))
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = self.pos + 1;
+                let mut end = start;
+                while let Some(&b) = self.src.get(end) {
+                    if b.is_ascii_alphanumeric() || b == b'_' {
+                        end += 1;
+                    } else {
+                        break;
+                    }
+                }
+                self.steps += (end - start) as u64;
+                self.pos = end;
+                Ok(Some(Seg::Param {
+                    name: self.text.get(start..end).unwrap_or("").to_string(),
+                    op: ParamOp::Plain,
+                    quoted,
+                }))
+            }
+            c if c.is_ascii_digit()
+                || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') =>
+            {
+                self.pos += 2;
+                Ok(Some(Seg::Param {
+                    name: (c as char).to_string(),
+                    op: ParamOp::Plain,
+                    quoted,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `${...}` after the `${`.
+    fn braced_param(&mut self, quoted: bool) -> Result<Seg, ParseError> {
+        let mut derived = false;
+        if matches!(self.peek(), Some(b'#' | b'!')) && self.peek_at(1) != Some(b'}') {
+            derived = true;
+            self.pos += 1;
+        }
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        if self.pos == start {
+            match self.peek() {
+                Some(b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => self.pos += 1,
+                _ => return self.err("bad substitution in `${...}`"),
+            }
+        }
+        let name = self.text.get(start..self.pos).unwrap_or("").to_string();
+        if self.peek() == Some(b'[') {
+            derived = true;
+        }
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            let op = if derived {
+                ParamOp::Other(Word::default())
+            } else {
+                ParamOp::Plain
+            };
+            return Ok(Seg::Param { name, op, quoted });
+        }
+        let kind = if self.starts(":-") || self.starts(":=") {
+            self.pos += 2;
+            0
+        } else if self.starts("-") || self.starts("=") {
+            self.pos += 1;
+            0
+        } else if self.starts(":?") {
+            self.pos += 2;
+            1
+        } else if self.starts("?") {
+            self.pos += 1;
+            1
+        } else {
+            2
+        };
+        let word = self.lex_word(Mode::Param)?.unwrap_or_default();
+        if self.peek() != Some(b'}') {
+            return self.err("unterminated `${`");
+        }
+        self.pos += 1;
+        let op = match kind {
+            _ if derived => ParamOp::Other(word),
+            0 => ParamOp::Default(word),
+            1 => ParamOp::Guarded,
+            _ => ParamOp::Other(word),
+        };
+        Ok(Seg::Param { name, op, quoted })
+    }
+
+    /// Decodes `$'...'` after the `$'`.
+    fn ansi_c(&mut self) -> Result<String, ParseError> {
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            self.steps += 1;
+            let Some(b) = self.peek() else {
+                return self.err("unterminated $'...' string");
+            };
+            self.pos += 1;
+            match b {
+                b'\'' => break,
+                b'\\' => {
+                    let Some(c) = self.peek() else {
+                        return self.err("unterminated $'...' string");
+                    };
+                    self.pos += 1;
+                    match c {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'a' => out.push(7),
+                        b'b' => out.push(8),
+                        b'e' | b'E' => out.push(27),
+                        b'f' => out.push(12),
+                        b'v' => out.push(11),
+                        b'0'..=b'7' => {
+                            let mut v = u32::from(c - b'0');
+                            for _ in 0..2 {
+                                match self.peek() {
+                                    Some(d @ b'0'..=b'7') => {
+                                        v = v * 8 + u32::from(d - b'0');
+                                        self.pos += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            out.push((v & 0xff) as u8);
+                        }
+                        b'x' | b'u' | b'U' => {
+                            let max = match c {
+                                b'x' => 2,
+                                b'u' => 4,
+                                _ => 8,
+                            };
+                            let mut v: u32 = 0;
+                            let mut n = 0;
+                            while n < max {
+                                match self.peek().and_then(|d| (d as char).to_digit(16)) {
+                                    Some(d) => {
+                                        v = v.wrapping_mul(16).wrapping_add(d);
+                                        self.pos += 1;
+                                        n += 1;
+                                    }
+                                    None => break,
+                                }
+                            }
+                            if n == 0 {
+                                out.push(b'\\');
+                                out.push(c);
+                            } else if c == b'x' {
+                                out.push((v & 0xff) as u8);
+                            } else {
+                                let ch = char::from_u32(v).unwrap_or('\u{fffd}');
+                                let ch = if crate::expand::is_marker(ch) {
+                                    '\u{fffd}'
+                                } else {
+                                    ch
+                                };
+                                let mut tmp = [0u8; 4];
+                                out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                            }
+                        }
+                        b'c' => {
+                            if let Some(d) = self.peek() {
+                                self.pos += 1;
+                                out.push(d & 0x1f);
+                            }
+                        }
+                        other => {
+                            if !matches!(other, b'\\' | b'\'' | b'"' | b'?') {
+                                out.push(b'\\');
+                            }
+                            out.push(other);
+                        }
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
