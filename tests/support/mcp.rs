@@ -91,55 +91,79 @@ pub fn ask_validators() -> String {
 impl Home {
     /// `cluster-exec serve --config ...` with HOME and XDG dirs inside `dir`.
     pub fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("serve").arg("--config").arg(&self.config);
-        self.isolate(&mut cmd);
-        cmd
+        serve_command(&self.config, self.dir.path())
     }
 
     pub fn isolate(&self, cmd: &mut tokio::process::Command) {
-        let d = self.dir.path();
-        cmd.env("HOME", d)
-            .env("XDG_CONFIG_HOME", d.join("xdg-config"))
-            .env("XDG_CACHE_HOME", d.join("xdg-cache"))
-            .env("XDG_STATE_HOME", d.join("xdg-state"))
-            .env("XDG_DATA_HOME", d.join("xdg-data"))
-            .env("XDG_RUNTIME_DIR", d.join("run"))
-            .env_remove("CLUSTER_CONFIG")
-            .env("CLUSTER_EXEC_LOG", "warn");
+        isolate(cmd, self.dir.path());
     }
 
     /// Every audit line, parsed.
     pub fn audit_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        audit_lines(&self.audit)
     }
 
     /// Audit lines of `kind`.
     pub fn audit_of(&self, kind: &str) -> Vec<Value> {
-        self.audit_lines()
-            .into_iter()
-            .filter(|l| l["kind"] == kind)
-            .collect()
+        audit_of(&self.audit, kind)
     }
 
     /// `cluster-exec audit verify FILE` passes.
     pub fn assert_audit_verifies(&self) {
-        let out = std::process::Command::new(BIN)
-            .args(["audit", "verify"])
-            .arg(&self.audit)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "audit verify failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_audit_verifies(&self.audit);
     }
+}
+
+/// `cluster-exec serve --config CONFIG`, isolated in `dir`.
+pub fn serve_command(config: &Path, dir: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.arg("serve").arg("--config").arg(config);
+    isolate(&mut cmd, dir);
+    cmd
+}
+
+/// HOME and the XDG dirs inside `d`, so caches and state stay there.
+pub fn isolate(cmd: &mut tokio::process::Command, d: &Path) {
+    cmd.env("HOME", d)
+        .env("XDG_CONFIG_HOME", d.join("xdg-config"))
+        .env("XDG_CACHE_HOME", d.join("xdg-cache"))
+        .env("XDG_STATE_HOME", d.join("xdg-state"))
+        .env("XDG_DATA_HOME", d.join("xdg-data"))
+        .env("XDG_RUNTIME_DIR", d.join("run"))
+        .env_remove("CLUSTER_CONFIG")
+        .env("CLUSTER_EXEC_LOG", "warn");
+}
+
+/// Every line of the audit log at `path`, parsed.
+pub fn audit_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Audit lines of `kind`.
+pub fn audit_of(path: &Path, kind: &str) -> Vec<Value> {
+    audit_lines(path)
+        .into_iter()
+        .filter(|l| l["kind"] == kind)
+        .collect()
+}
+
+/// `cluster-exec audit verify FILE` passes.
+pub fn assert_audit_verifies(path: &Path) {
+    let out = std::process::Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "audit verify failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// How the test client answers `elicitation/create`; `None` declares no
@@ -218,7 +242,12 @@ pub type Client = RunningService<RoleClient, TestClient>;
 
 /// Spawns the server for `home` and initializes a session.
 pub async fn start(home: &Home, client: TestClient) -> Client {
-    let (transport, _stderr) = TokioChildProcess::builder(home.command())
+    start_command(home.command(), client).await
+}
+
+/// Spawns `cmd` (a `serve` command) and initializes a session.
+pub async fn start_command(cmd: tokio::process::Command, client: TestClient) -> Client {
+    let (transport, _stderr) = TokioChildProcess::builder(cmd)
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn cluster-exec serve");
