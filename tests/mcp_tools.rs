@@ -213,14 +213,20 @@ async fn denied_command_never_runs_and_the_result_says_why() {
     let home = home("");
     let client = start(&home, TestClient::default()).await;
     let marker = home.dir.path().join("ran");
-    let cmd = format!("touch {}; rm -rf /tmp/{}", marker.display(), unique("x"));
+    // `false &&` keeps the machine safe even if a validator let it through.
+    let cmd = format!(
+        "touch {}; false && rm -rf --no-preserve-root /",
+        marker.display()
+    );
     let r = call(&client, "cluster_bash", json!({"command": cmd}))
         .await
         .unwrap();
     assert_eq!(r.is_error, Some(true));
     let s = structured(&r);
-    assert_eq!(s["status"], "denied");
-    assert!(s["message"].as_str().unwrap().contains("rm -rf /"), "{s}");
+    assert_eq!(s["status"], "denied", "{s}");
+    let reason = s["decision"]["reason"].as_str().unwrap();
+    let msg = s["message"].as_str().unwrap();
+    assert!(msg.contains(reason) && msg.contains("Nothing ran"), "{s}");
     assert!(s["result"].is_null());
     assert!(!marker.exists(), "a denied command ran");
     // explain shows the same verdict without running anything
@@ -319,7 +325,11 @@ async fn parallel_execute_fans_out_and_a_single_denial_stops_the_whole_batch() {
     let r = call(
         &client,
         "parallel_execute",
-        json!({"commands": [format!("touch {}", marker.display()), "rm -rf /", "echo c"]}),
+        json!({"commands": [
+            format!("touch {}", marker.display()),
+            "false && rm -rf --no-preserve-root /",
+            "echo c"
+        ]}),
     )
     .await
     .unwrap();
@@ -328,8 +338,9 @@ async fn parallel_execute_fans_out_and_a_single_denial_stops_the_whole_batch() {
     assert_eq!(s["ran"], false);
     assert_eq!(s["summary"]["denied"], 1);
     let msg = s["message"].as_str().unwrap();
+    let reason = s["reports"][0]["decision"]["reason"].as_str().unwrap();
     assert!(
-        msg.contains("nothing ran") && msg.contains("command 2") && msg.contains("rm -rf /"),
+        msg.contains("nothing ran") && msg.contains("command 2") && msg.contains(reason),
         "{msg}"
     );
     assert!(!marker.exists(), "a command of a denied batch ran");
