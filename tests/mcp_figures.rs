@@ -57,7 +57,7 @@ fn figure(name: &str, value: String) {
 struct Subject {
     name: &'static str,
     spawn: Box<dyn Fn() -> tokio::process::Command>,
-    call: Box<dyn Fn(&str) -> (String, Value)>,
+    call: fn(&str) -> (String, Value),
 }
 
 async fn measure(s: &Subject) {
@@ -125,19 +125,29 @@ async fn measure(s: &Subject) {
     }
     let started = Instant::now();
     let mut peak = 0;
+    let mut failed = Vec::new();
     while !set.is_empty() {
         peak = peak.max(rss_kib(pid));
         tokio::select! {
-            r = set.join_next() => { let _ = r; }
+            r = set.join_next() => match r {
+                Some(Ok(Ok(r))) if r.is_error == Some(true) => failed.push(text(&r)),
+                Some(Ok(Err(e))) => failed.push(e.to_string()),
+                _ => {}
+            },
             () = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
     }
+    let example = failed
+        .first()
+        .map(|f| format!(", e.g. {}", f.chars().take(160).collect::<String>()))
+        .unwrap_or_default();
     figure(
         &format!("{} RSS peak during {FAN_OUT} concurrent calls", s.name),
         format!(
-            "{} MiB (all answered in {:.1} s)",
+            "{} MiB (all answered in {:.1} s, {} of {FAN_OUT} failed{example})",
             peak / 1024,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            failed.len()
         ),
     );
     client.cancel().await.unwrap();
@@ -200,7 +210,7 @@ async fn mcp_figures() {
     let ours = Subject {
         name: "cluster-exec serve",
         spawn: Box::new(move || serve_command(&config, &home)),
-        call: Box::new(|c| ("offload_to".into(), json!({"command": c, "node_id": "h0"}))),
+        call: |c| ("offload_to".into(), json!({"command": c, "node_id": "h0"})),
     };
     measure(&ours).await;
 
@@ -224,7 +234,7 @@ async fn mcp_figures() {
                     .env("HOME", &home);
                 c
             }),
-            call: Box::new(|c| ("run-command".into(), json!({"command": c}))),
+            call: |c| ("run-command".into(), json!({"command": c})),
         };
         measure(&theirs).await;
     } else {
