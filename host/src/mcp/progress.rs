@@ -141,18 +141,18 @@ pub async fn drive_parallel<F: Future>(
     out
 }
 
-/// Commands finished, from the live senders: the pipeline's own plus one per
-/// unfinished command.
-fn finished(total: usize, live_senders: usize) -> usize {
+/// Commands finished, from the live clones of the confirmer: ours, the
+/// pipeline's own, and one per unfinished command.
+fn finished(total: usize, live_clones: usize) -> usize {
     total
-        .saturating_sub(live_senders.saturating_sub(1))
+        .saturating_sub(live_clones.saturating_sub(2))
         .min(total)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn finished_counts_dropped_senders() {
+    fn finished_counts_dropped_confirmer_clones() {
         assert_eq!(super::finished(4, 6), 0);
         assert_eq!(super::finished(4, 4), 2);
         assert_eq!(super::finished(4, 2), 4);
