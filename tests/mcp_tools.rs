@@ -565,3 +565,48 @@ async fn cluster_status_lists_every_node() {
     assert_eq!(structured(&r)["nodes"].as_array().unwrap().len(), 2);
     client.cancel().await.unwrap();
 }
+
+/// Protocol 2026-07-28 (server/discover, no initialize) forbids
+/// server-to-client requests, so an `ask` verdict cannot be put to the user
+/// there: the command must be denied cleanly, without asking.
+#[tokio::test]
+async fn modern_2026_session_runs_commands_and_denies_ask_without_eliciting() {
+    use rmcp::model::ProtocolVersion;
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    use rmcp::transport::TokioChildProcess;
+    let _t = timer("modern_2026_session_runs_commands_and_denies_ask_without_eliciting");
+    let home = home(&ask_validators());
+    let (transport, _stderr) = TokioChildProcess::builder(home.command())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let tc = TestClient::replying(Reply::Confirm(true));
+    let asked = tc.elicitations.clone();
+    let client = tc
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("discover");
+    let r = call(&client, "cluster_bash", json!({"command": "true"}))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text(&r));
+    let r = call(
+        &client,
+        "cluster_bash",
+        json!({"command": "echo needs-a-human"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.is_error, Some(true));
+    let s = structured(&r);
+    assert_eq!(s["status"], "denied");
+    assert!(s["message"].as_str().unwrap().contains("2026-07-28"), "{s}");
+    assert!(asked.lock().unwrap().is_empty());
+    client.cancel().await.unwrap();
+    home.assert_audit_verifies();
+}
