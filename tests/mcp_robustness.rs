@@ -318,3 +318,26 @@ async fn stdin_close_stops_the_server_promptly_and_kills_running_commands() {
     assert_eq!(cancelled.len(), 1, "{cancelled:?}");
     home.assert_audit_verifies();
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_and_kills_running_commands() {
+    let _t = timer("sigterm_stops_the_server_and_kills_running_commands");
+    let home = home("");
+    let mut raw = Raw::spawn(&home).await;
+    let marker = unique("term");
+    let pidfile = home.dir.path().join("pids");
+    let request = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"cluster_bash","arguments":{"command": sleeper(&pidfile, &marker)}}});
+    raw.send(&request.to_string()).await;
+    let pids = wait_pids(&pidfile).await;
+    let server = raw.child.id().unwrap() as i32;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(server, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(8), raw.child.wait())
+        .await
+        .expect("the server exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert_gone(&pids, &marker).await;
+    assert_eq!(home.audit_of("cancelled").len(), 1);
+    home.assert_audit_verifies();
+}
