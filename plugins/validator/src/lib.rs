@@ -75,6 +75,7 @@ pub fn judge_with_stats(policy: &Policy, command: &str, node: Option<&str>) -> (
     let (script, steps) = match parse::parse(command, 0, policy.limits.max_depth) {
         Ok(x) => x,
         Err(e) => {
+            stats.steps = e.steps;
             return (
                 refuse(format!("cannot parse: {} (at byte {})", e.msg, e.at)),
                 stats,

@@ -19,6 +19,8 @@ use crate::ast::{
 pub struct ParseError {
     pub msg: String,
     pub at: usize,
+    /// Work done before the error, for the linearity tests.
+    pub steps: u64,
 }
 
 /// Where a nested script ends.
@@ -54,9 +56,16 @@ struct Pending {
 /// Returns the script and the number of work steps taken.
 pub fn parse(text: &str, depth: usize, max_depth: usize) -> Result<(Script, u64), ParseError> {
     let mut p = Parser::new(text, depth, max_depth);
-    let script = p.parse_script(End::Eof)?;
-    p.finish()?;
-    Ok((script, p.steps))
+    let r = p
+        .parse_script(End::Eof)
+        .and_then(|s| p.finish().map(|()| s));
+    match r {
+        Ok(script) => Ok((script, p.steps)),
+        Err(mut e) => {
+            e.steps = p.steps;
+            Err(e)
+        }
+    }
 }
 
 /// Collects the command substitutions of a here-document body or other text
@@ -101,7 +110,7 @@ fn utf8_len(first: u8) -> usize {
 /// Shortens a command's text for quoting in a reason.
 pub fn shorten(s: &str, max: usize) -> String {
     let s = s.trim();
-    if s.chars().count() <= max {
+    if s.len() <= max || s.chars().count() <= max {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max).collect();
@@ -109,7 +118,11 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
+/// Most simple commands in one command line (before nested shells).
+pub const MAX_COMMANDS: usize = 10_000;
+
 struct Parser<'a> {
+    commands: usize,
     text: &'a str,
     src: &'a [u8],
     pos: usize,
@@ -122,6 +135,7 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn new(text: &'a str, depth: usize, max_depth: usize) -> Self {
         Parser {
+            commands: 0,
             text,
             src: text.as_bytes(),
             pos: 0,
@@ -136,6 +150,7 @@ impl<'a> Parser<'a> {
         Err(ParseError {
             msg: msg.into(),
             at: self.pos,
+            steps: 0,
         })
     }
 
@@ -781,6 +796,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_simple(&mut self) -> Result<Command, ParseError> {
+        self.commands += 1;
+        if self.commands > MAX_COMMANDS {
+            return self.err(format!("more than {MAX_COMMANDS} commands"));
+        }
         let start = self.pos;
         let mut s = Simple::default();
         loop {
@@ -1148,6 +1167,7 @@ impl<'a> Parser<'a> {
             parse(&text, self.depth + 1, self.max_depth).map_err(|e| ParseError {
                 msg: format!("in backquotes: {}", e.msg),
                 at: self.pos,
+                steps: e.steps,
             })?;
         self.steps += steps;
         Ok(Seg::CmdSub { script, quoted })

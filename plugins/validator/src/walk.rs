@@ -55,8 +55,10 @@ pub struct Walker<'a> {
     unrolling: bool,
     /// Files written from downloaded or decoded content.
     pub downloads: Vec<String>,
-    /// The command being judged, for allow rules.
+    /// The command being judged, for allow rules (kept only when some
+    /// allow rule names categories).
     cur: Option<CmdCtx>,
+    keep_ctx: bool,
     brace_budget: usize,
     limit_hit: bool,
     /// Functions defined so far: bodies are judged when called.
@@ -102,6 +104,7 @@ impl<'a> Walker<'a> {
             unrolling: false,
             downloads: Vec::new(),
             cur: None,
+            keep_ctx: policy.allow.iter().any(|r| !r.categories.is_empty()),
             brace_budget: expand::MAX_BRACE_CHARS,
             limit_hit: false,
             funcs: Vec::new(),
@@ -502,7 +505,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let saved = (!s.words.is_empty()).then(|| self.vars.clone());
+        let saved = (!s.words.is_empty() && !s.assigns.is_empty()).then(|| self.vars.clone());
         for a in &s.assigns {
             let value = if a.array {
                 None
@@ -598,10 +601,12 @@ impl<'a> Walker<'a> {
                 return Feed::Opaque;
             };
             let name = basename(&prog).to_string();
-            self.cur = Some(CmdCtx {
-                program: name.clone(),
-                args: args[1..].to_vec(),
-            });
+            if self.keep_ctx {
+                self.cur = Some(CmdCtx {
+                    program: name.clone(),
+                    args: args[1..].to_vec(),
+                });
+            }
             crate::rules::check(self, &name, &args[1..], frag);
             match wrappers::step(self, &name, &args, &feed, frag) {
                 wrappers::Step::Next(next, f) => {

@@ -79,6 +79,26 @@ fn kill(w: &mut Walker, a: &[Arg], frag: &str) {
 }
 
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
+    if !matches!(
+        name,
+        "shutdown"
+            | "reboot"
+            | "halt"
+            | "poweroff"
+            | "openrc-shutdown"
+            | "uadmin"
+            | "kexec"
+            | "init"
+            | "telinit"
+            | "systemctl"
+            | "loginctl"
+            | "kill"
+            | "killall5"
+            | "pkill"
+            | "killall"
+    ) {
+        return;
+    }
     let o = args::parse(a, "", &[], false);
     if o.long("help") || o.long("version") {
         return;

@@ -48,16 +48,17 @@ fn is_awk(name: &str) -> bool {
 }
 
 /// Decoders whose output is code nobody has seen.
-fn is_decoder(name: &str, o: &args::Opts) -> bool {
+fn is_decoder(name: &str, a: &[Arg]) -> bool {
+    let o = || args::parse(a, "", &[], false);
     match name {
         "base64" | "base32" | "basenc" | "gbase64" => {
-            o.short('d') || o.short('D') || o.long("decode")
+            o().short('d') || o().short('D') || o().long("decode")
         }
-        "xxd" => o.short('r') || o.long("revert"),
+        "xxd" => o().short('r') || o().long("revert"),
         "uudecode" | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "gunzip" | "bunzip2" | "unxz"
         | "lzcat" | "unzstd" | "brotli" => true,
-        "gzip" | "bzip2" | "xz" | "zstd" | "lz4" => o.short('d') || o.long("decompress"),
-        "openssl" => o.short('d') || o.long("d"),
+        "gzip" | "bzip2" | "xz" | "zstd" | "lz4" => o().short('d') || o().long("decompress"),
+        "openssl" => o().short('d') || o().long("d"),
         "rev" => true,
         _ => false,
     }
@@ -394,7 +395,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> 
             None => {}
         }
     }
-    let o = args::parse(a, "", &[], false);
+    let opts = || args::parse(a, "", &[], false);
     match name {
         "echo" => {
             let mut escapes = false;
@@ -433,7 +434,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> 
                 Feed::Computed(rest.iter().map(Arg::display).collect::<Vec<_>>().join(" "))
             }
         }
-        "cat" | "tac" if o.operands.iter().all(|x| x.text == "-") => feed.clone(),
+        "cat" | "tac" if opts().operands.iter().all(|x| x.text == "-") => feed.clone(),
         _ if DOWNLOADERS.contains(&name) => {
             let o = args::parse(
                 a,
@@ -472,9 +473,13 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> 
             }
             Feed::Tainted(format!("{name} output"))
         }
-        _ if is_decoder(name, &o) => Feed::Tainted(format!("{name} decoded output")),
+        _ if is_decoder(name, a) => Feed::Tainted(format!("{name} decoded output")),
         "cat" | "tac" | "head" | "tail" | "less" | "more" => {
-            if let Some(d) = o.operands.iter().find(|x| w.downloads.contains(&x.text)) {
+            if let Some(d) = opts()
+                .operands
+                .iter()
+                .find(|x| w.downloads.contains(&x.text))
+            {
                 Feed::Tainted(format!("file {} downloaded earlier", d.display()))
             } else {
                 passthrough(feed)

@@ -178,6 +178,9 @@ fn nft(w: &mut Walker, a: &[Arg], frag: &str) {
 }
 
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
+    if a.is_empty() {
+        return;
+    }
     let ops: Vec<&str> = a
         .iter()
         .filter(|x| !x.text.starts_with('-'))
