@@ -19,12 +19,15 @@ pub enum Kind {
     Modify,
     /// Moved elsewhere (`mv SRC ...`).
     MoveAway,
+    /// Created or its times changed (`touch`): only matters for flag files
+    /// such as `/etc/nologin`.
+    Create,
 }
 
 impl Kind {
     /// Whether the old content of the target is lost.
     pub fn destroys(self) -> bool {
-        !matches!(self, Kind::Append)
+        !matches!(self, Kind::Append | Kind::Create)
     }
 
     pub fn verb(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Kind {
             Kind::Append => "write to",
             Kind::Modify => "in-place edit of",
             Kind::MoveAway => "move of",
+            Kind::Create => "creation of",
         }
     }
 }
@@ -83,6 +87,10 @@ pub fn of(name: &str, args: &[Arg], recursive: bool) -> Vec<Effect> {
             let o = args::parse(args, "", &[], false);
             let rec = recursive || o.short('r') || o.short('R') || o.long("recursive");
             push_all(&mut out, Kind::Delete { recursive: rec }, &o.operands);
+        }
+        "touch" => {
+            let o = args::parse(args, "dtr", &["date", "reference"], false);
+            push_all(&mut out, Kind::Create, &o.operands);
         }
         "unlink" => {
             let o = args::parse(args, "", &[], false);

@@ -37,6 +37,9 @@ pub struct Arg {
     pub procsub: Option<usize>,
     /// For `$(which X)` / `$(command -v X)`: the program X it names.
     pub hint: Option<String>,
+    /// For a word that is one `$(cmd args)` of literal words: those words
+    /// (`kill $(pidof sshd)` names what it kills).
+    pub sub_cmd: Option<Vec<String>>,
 }
 
 impl Arg {
@@ -112,6 +115,7 @@ struct Builder {
     alts: Vec<Option<String>>,
     procsub: Option<usize>,
     hint: Option<String>,
+    sub_cmd: Option<Vec<String>>,
     quoted_any: bool,
 }
 
@@ -129,6 +133,20 @@ impl Builder {
 }
 
 /// The program named by a `$(which X)`-style substitution.
+fn sub_words(seg: &Seg) -> Option<Vec<String>> {
+    let Seg::CmdSub { script, .. } = seg else {
+        return None;
+    };
+    let [item] = script.items.as_slice() else {
+        return None;
+    };
+    let pipeline = item.pipelines.first()?;
+    let crate::ast::Command::Simple(s) = pipeline.cmds.first()? else {
+        return None;
+    };
+    s.words.iter().map(|w| w.literal()).collect()
+}
+
 fn which_hint(seg: &Seg) -> Option<String> {
     let Seg::CmdSub { script, .. } = seg else {
         return None;
@@ -168,6 +186,7 @@ pub fn expand_word(
         alts: Vec::new(),
         procsub: None,
         hint: None,
+        sub_cmd: None,
         quoted_any: false,
     };
     for (i, seg) in word.segs.iter().enumerate() {
@@ -230,6 +249,7 @@ pub fn expand_word(
                 b.quoted_any |= *quoted;
                 if word.segs.len() == 1 {
                     b.hint = which_hint(seg);
+                    b.sub_cmd = sub_words(seg);
                 }
                 b.marker(None);
             }
@@ -268,6 +288,7 @@ pub fn expand_word(
                 alt: differs.then_some(alt_text),
                 procsub: b.procsub,
                 hint: b.hint.clone(),
+                sub_cmd: b.sub_cmd.clone(),
             });
             if out.len() > MAX_WORDS {
                 return Err(ExpandError(format!(

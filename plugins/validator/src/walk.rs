@@ -601,6 +601,13 @@ impl<'a> Walker<'a> {
                 return Feed::Opaque;
             };
             let name = basename(&prog).to_string();
+            if prog.contains('/') && categories::hidden::is_downloaded(self, &prog) {
+                self.find(
+                    Category::HiddenExecution,
+                    format!("runs {prog}, written from downloaded content"),
+                    frag,
+                );
+            }
             if self.keep_ctx {
                 self.cur = Some(CmdCtx {
                     program: name.clone(),

@@ -211,6 +211,26 @@ pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -
             Step::Next(after_operands(a, &o.operands, 0), feed.clone())
         }
         "xargs" => xargs(w, a, feed, frag),
+        "kubectl" | "oc" if a.first().is_some_and(|x| x.text == "exec") => {
+            // `kubectl exec POD -- CMD...`: CMD runs in the pod.
+            match a.iter().position(|x| x.text == "--") {
+                Some(i) => Step::Next(a[i + 1..].to_vec(), feed.clone()),
+                None => Step::Done(Feed::Opaque),
+            }
+        }
+        "docker" | "podman" | "nerdctl" if a.first().is_some_and(|x| x.text == "exec") => {
+            let o = args::parse(
+                &a[1..],
+                "euw",
+                &["env", "env-file", "user", "workdir", "detach-keys"],
+                true,
+            );
+            let next = after_operands(&a[1..], &o.operands, 1);
+            if next.is_empty() {
+                return Step::Done(Feed::Opaque);
+            }
+            Step::Next(next, feed.clone())
+        }
         "eval" => {
             if a.iter().all(|x| x.exact) {
                 let text: Vec<&str> = a.iter().map(|x| x.text.as_str()).collect();

@@ -116,7 +116,7 @@ fn audit_log(np: &NPath) -> Option<String> {
 pub fn on_effect(w: &mut Walker, kind: Kind, np: &NPath, alt: bool, frag: &str) {
     let note = super::alt_note(alt);
     let verb = kind.verb();
-    if kind == Kind::Append {
+    if matches!(kind, Kind::Append | Kind::Create) {
         return;
     }
     if kind == Kind::Modify && account_file(np).is_none() {

@@ -62,6 +62,23 @@ fn kill(w: &mut Walker, a: &[Arg], frag: &str) {
         return;
     }
     for t in a.get(i..).unwrap_or(&[]) {
+        if let Some(words) = &t.sub_cmd {
+            // `kill $(pidof sshd)`, `kill $(pgrep -x init)`.
+            let names: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+            if names
+                .iter()
+                .any(|n| matches!(*n, "sshd" | "ssh" | "dropbear") || n.contains("sshd.pid"))
+            {
+                w.find(
+                    Category::RemoteAccess,
+                    format!("kill -{sig} of the SSH server"),
+                    frag,
+                );
+            } else if names.iter().any(|n| matches!(*n, "init" | "systemd" | "1")) {
+                w.find(Category::SystemHalt, format!("kill -{sig} of init"), frag);
+            }
+            continue;
+        }
         match t.text.as_str() {
             "-1" => w.find(
                 Category::SystemHalt,
@@ -100,7 +117,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
         return;
     }
     let o = args::parse(a, "", &[], false);
-    if o.long("help") || o.long("version") {
+    if o.long("help") || o.long("version") || o.long("dry-run") {
         return;
     }
     let first = o.operands.first().map(|x| x.text.as_str()).unwrap_or("");

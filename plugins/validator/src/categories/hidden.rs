@@ -126,6 +126,31 @@ fn string_literal(s: &str) -> Option<(String, usize)> {
 /// The shell commands and paths named in literal interpreter code.
 fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
     super::fork_bomb::check_code(w, lang, code, frag);
+    const RUNS: &[&str] = &["exec(", "eval(", "exec ", "eval ", "compile(", "Function("];
+    const HIDES: &[&str] = &[
+        "b64decode",
+        "base64",
+        "decode(",
+        "fromhex",
+        "unhexlify",
+        "urlopen",
+        "requests.get",
+        "urllib",
+        "fetch(",
+        "http.get",
+        "LWP::",
+        "Net::HTTP",
+        "open-uri",
+        "decompress",
+        "pack(",
+    ];
+    if RUNS.iter().any(|r| code.contains(r)) && HIDES.iter().any(|h| code.contains(h)) {
+        w.find(
+            Category::HiddenExecution,
+            format!("{lang} code runs decoded or downloaded content"),
+            frag,
+        );
+    }
     let mut nested: Vec<String> = Vec::new();
     let mut trees: Vec<String> = Vec::new();
     for (list, is_shell) in [(SHELL_OUTS, true), (TREE_DELETES, false)] {
@@ -436,42 +461,16 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> 
         }
         "cat" | "tac" if opts().operands.iter().all(|x| x.text == "-") => feed.clone(),
         _ if DOWNLOADERS.contains(&name) => {
-            let o = args::parse(
-                a,
-                "oOdHXuAeTbrwmCEhFKUY",
-                &[
-                    "output",
-                    "output-document",
-                    "data",
-                    "header",
-                    "request",
-                    "user",
-                    "user-agent",
-                    "referer",
-                    "upload-file",
-                    "config",
-                ],
-                false,
-            );
-            for (n, v) in o.values.iter() {
-                if (n == "o" || n == "output" || n == "O" || n == "output-document")
-                    && v.text != "-"
-                {
-                    w.downloads.push(v.text.clone());
-                }
-            }
-            for (n, v) in o.inline_values.iter() {
-                if (n == "output" || n == "output-document" || n == "o" || n == "O") && v != "-" {
-                    w.downloads.push(v.clone());
-                }
-            }
-            for u in &o.operands {
-                if let Some(b) = u.text.rsplit('/').next().filter(|b| !b.is_empty()) {
-                    w.downloads
-                        .push(b.split(['?', '#']).next().unwrap_or(b).to_string());
-                }
-            }
+            record_downloads(w, name, a);
             Feed::Tainted(format!("{name} output"))
+        }
+        "tee" if matches!(feed, Feed::Tainted(_)) => {
+            for f in &opts().operands {
+                if w.downloads.len() < 64 {
+                    w.downloads.push(f.text.clone());
+                }
+            }
+            passthrough(feed)
         }
         _ if is_decoder(name, a) => Feed::Tainted(format!("{name} decoded output")),
         "cat" | "tac" | "head" | "tail" | "less" | "more" => {
@@ -487,6 +486,85 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> 
         }
         _ => passthrough(feed),
     }
+}
+
+/// Remembers the files a downloader writes, so running them later is
+/// seen as running downloaded code.
+fn record_downloads(w: &mut Walker, name: &str, a: &[Arg]) {
+    // Short options that take a value, and the one naming the output file.
+    let (short_val, long_val, out): (&str, &[&str], &[&str]) = match name {
+        "wget" | "wget2" => (
+            "OoaePTtwUdiQYlAR",
+            &[
+                "output-document",
+                "output-file",
+                "append-output",
+                "execute",
+                "tries",
+                "timeout",
+                "user",
+                "password",
+                "directory-prefix",
+                "input-file",
+            ],
+            &["O", "output-document"],
+        ),
+        _ => (
+            "odHXuAeTbrwmCEhFKUY",
+            &[
+                "output",
+                "data",
+                "header",
+                "request",
+                "user",
+                "user-agent",
+                "referer",
+                "upload-file",
+                "config",
+            ],
+            &["o", "output"],
+        ),
+    };
+    let o = args::parse(a, short_val, long_val, false);
+    let mut files: Vec<String> = Vec::new();
+    for (n, v) in &o.values {
+        if out.contains(&n.as_str()) && v.text != "-" {
+            files.push(v.text.clone());
+        }
+    }
+    for (n, v) in &o.inline_values {
+        if out.contains(&n.as_str()) && v != "-" {
+            files.push(v.clone());
+        }
+    }
+    // Saved under the URL's own name (`wget URL`, `curl -O URL`).
+    for u in &o.operands {
+        if let Some(b) = u
+            .text
+            .split(['?', '#'])
+            .next()
+            .and_then(|t| t.rsplit('/').next())
+        {
+            if !b.is_empty() {
+                files.push(b.to_string());
+            }
+        }
+    }
+    for f in files {
+        if w.downloads.len() < 64 {
+            w.downloads.push(f);
+        }
+    }
+}
+
+/// True when a program path names a file downloaded earlier.
+pub fn is_downloaded(w: &Walker, prog: &str) -> bool {
+    let base = prog.rsplit('/').next().unwrap_or(prog);
+    w.downloads.iter().any(|d| {
+        d == prog
+            || (prog.starts_with("./") && d == base)
+            || d.rsplit('/').next() == Some(base) && prog.contains('/')
+    })
 }
 
 /// Filters keep the taint of what they read.

@@ -339,13 +339,16 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
         "ifdown" | "ifconfig" => {
             let iface = ops.first().copied().unwrap_or("");
             let down = name == "ifdown" || ops.contains(&"down");
-            if down
-                && (a.iter().any(|x| x.text == "-a" || x.text == "--all")
-                    || !is_virtual_iface(iface))
-            {
+            let all = a.iter().any(|x| x.text == "-a" || x.text == "--all");
+            if down && (all || !is_virtual_iface(iface)) {
+                let iface = if all || iface.is_empty() {
+                    "every interface"
+                } else {
+                    iface
+                };
                 w.find(
                     Category::RemoteAccess,
-                    format!("{name} takes network interface {iface} down"),
+                    format!("{name} takes {iface} down"),
                     frag,
                 );
             }
@@ -363,11 +366,11 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
         }
         "passwd" | "usermod" | "chsh" => {
             let o = args::parse(a, "sgGdeufcx", &["shell", "home", "expiredate"], false);
+            // No user, root, or a user only known at run time.
             let target_root = o
                 .operands
                 .last()
-                .map(|x| x.text.as_str())
-                .is_none_or(|u| u == "root");
+                .is_none_or(|u| !u.exact || u.text == "root");
             let locks = o.short('l')
                 || o.short('L')
                 || o.long("lock")
@@ -378,7 +381,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
             if locks && target_root {
                 w.find(
                     Category::RemoteAccess,
-                    format!("{name} locks the root account"),
+                    format!("{name} locks the root or current account"),
                     frag,
                 );
             }
@@ -387,28 +390,49 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
     }
 }
 
+/// How a file matters to SSH access.
+#[derive(PartialEq, Eq)]
+enum Guard {
+    /// Any write cuts access (`/etc/nologin`, `/etc/hosts.deny`).
+    AnyWrite,
+    /// Destroying or editing it cuts access (authorized keys).
+    Edits,
+    /// Destroying it cuts access; edits are ordinary administration
+    /// (`sshd_config`).
+    Destroy,
+}
+
 /// SSH key and server files whose loss cuts access, with a description.
-fn ssh_path(np: &NPath) -> Option<(String, bool)> {
+fn ssh_path(np: &NPath) -> Option<(String, Guard)> {
     let comps: Vec<&str> = np.comps.iter().map(String::as_str).collect();
     let keys = |rest: &[&str]| matches!(rest, [] | ["authorized_keys" | "authorized_keys2"]);
     let hit = match np.base {
         Base::Home => matches!(comps.as_slice(), [".ssh", rest @ ..] if keys(rest)),
         Base::Root => match comps.as_slice() {
             ["root", ".ssh", rest @ ..] | ["home", _, ".ssh", rest @ ..] => keys(rest),
-            ["etc", "ssh"] | ["etc", "ssh", "sshd_config"] => true,
-            ["etc", "hosts.deny"] | ["etc", "nologin"] => return Some((np.display(), true)),
+            ["etc", "ssh"] | ["etc", "ssh", "sshd_config"] => {
+                return Some((np.display(), Guard::Destroy));
+            }
+            ["etc", "hosts.deny"] | ["etc", "nologin"] => {
+                return Some((np.display(), Guard::AnyWrite));
+            }
             _ => false,
         },
         Base::Rel => false,
     };
-    hit.then(|| (np.display(), false))
+    hit.then(|| (np.display(), Guard::Edits))
 }
 
 pub fn on_effect(w: &mut Walker, kind: Kind, np: &NPath, alt: bool, frag: &str) {
-    let Some((p, any_write)) = ssh_path(np) else {
+    let Some((p, guard)) = ssh_path(np) else {
         return;
     };
-    if kind.destroys() && kind != Kind::Modify || any_write {
+    let hit = match guard {
+        Guard::AnyWrite => true,
+        Guard::Edits => kind.destroys(),
+        Guard::Destroy => kind.destroys() && kind != Kind::Modify,
+    };
+    if hit {
         w.find(
             Category::RemoteAccess,
             format!(
