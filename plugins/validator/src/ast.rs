@@ -40,6 +40,8 @@ pub enum Kw {
     Test,
     /// `(( ... ))`
     Arith,
+    /// `for ((;;))`: a loop without end.
+    Loop,
 }
 
 #[derive(Debug, Clone)]

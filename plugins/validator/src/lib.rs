@@ -76,6 +76,15 @@ pub fn judge_with_stats(policy: &Policy, command: &str, node: Option<&str>) -> (
         Ok(x) => x,
         Err(e) => {
             stats.steps = e.steps;
+            if let Some(name) = categories::fork_bomb::in_raw_text(command) {
+                let reason = format!(
+                    "{}: function `{name}` starts copies of itself without end (does not parse as bash either)",
+                    Category::ForkBomb.name()
+                );
+                if policy.mode(Category::ForkBomb) != Mode::Off {
+                    return (Verdict::Deny(reason), stats);
+                }
+            }
             return (
                 refuse(format!("cannot parse: {} (at byte {})", e.msg, e.at)),
                 stats,

@@ -470,9 +470,17 @@ impl<'a> Parser<'a> {
         self.pos += kw.len();
         self.skip_blanks();
         let mut words = Vec::new();
+        let mut endless = false;
         if self.starts("((") {
             self.pos += 2;
+            let start = self.pos;
             self.scan_arith()?;
+            // `for ((;;))` never ends.
+            let header = self
+                .text
+                .get(start..self.pos.saturating_sub(2))
+                .unwrap_or("");
+            endless = header.chars().all(|c| c == ';' || c.is_whitespace());
             self.skip_blanks();
             if self.peek() == Some(b';') {
                 self.pos += 1;
@@ -509,7 +517,7 @@ impl<'a> Parser<'a> {
         self.expect_kw("done")?;
         let redirs = self.parse_trailing_redirs()?;
         Ok(Command::Compound {
-            kw: Kw::For,
+            kw: if endless { Kw::Loop } else { Kw::For },
             words,
             bodies: vec![body],
             redirs,

@@ -273,7 +273,7 @@ impl<'a> Walker<'a> {
                         feed = f;
                     }
                 }
-                if matches!(kw, Kw::While | Kw::Until) {
+                if matches!(kw, Kw::While | Kw::Until | Kw::Loop) {
                     categories::fork_bomb::check_loop(self, *kw, bodies);
                 }
                 if *kw == Kw::For && !words.is_empty() {

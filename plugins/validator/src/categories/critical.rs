@@ -60,6 +60,11 @@ fn critical(np: &NPath, kind: Kind) -> Option<String> {
     let comps: Vec<&str> = np.comps.iter().map(String::as_str).collect();
     match comps.as_slice() {
         ["boot", _, ..] => Some(format!("boot file {}", np.display())),
+        ["var", "spool", "cron", ..] | ["var", "spool", "cron", "crontabs", ..]
+            if kind != Kind::Create =>
+        {
+            Some(format!("cron jobs {}", np.display()))
+        }
         ["etc", f] if is_broad(f) => Some(format!("every file in /etc ({})", np.display())),
         ["etc", "pam.d"] => Some(np.display()),
         ["bin" | "sbin", f] | ["usr", "bin" | "sbin", f] => {
@@ -106,7 +111,11 @@ fn audit_log(np: &NPath) -> Option<String> {
         ["var", "log", "audit", ..]
         | ["var", "log", "journal", ..]
         | ["run", "log", "journal", ..] => true,
-        ["var", "log", f] => LOGS.iter().any(|l| f.starts_with(l)) || is_broad(f),
+        ["var", "log", f] => {
+            LOGS.iter().any(|l| f.starts_with(l))
+                || is_broad(f)
+                || crate::path::may_match_any(f, LOGS)
+        }
         ["var", "run", "utmp"] | ["run", "utmp"] => true,
         _ => false,
     };
