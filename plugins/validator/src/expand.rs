@@ -37,6 +37,9 @@ pub struct Arg {
     pub procsub: Option<usize>,
     /// For `$(which X)` / `$(command -v X)`: the program X it names.
     pub hint: Option<String>,
+    /// Part of the text came from a command substitution, even when its
+    /// value is known (`$(echo rm)`): such a program name is still hidden.
+    pub computed: bool,
     /// For a word that is one `$(cmd args)` of literal words: those words
     /// (`kill $(pidof sshd)` names what it kills).
     pub sub_cmd: Option<Vec<String>>,
@@ -116,6 +119,7 @@ struct Builder {
     procsub: Option<usize>,
     hint: Option<String>,
     sub_cmd: Option<Vec<String>>,
+    computed: bool,
     quoted_any: bool,
 }
 
@@ -145,6 +149,33 @@ fn sub_words(seg: &Seg) -> Option<Vec<String>> {
         return None;
     };
     s.words.iter().map(|w| w.literal()).collect()
+}
+
+/// What `$(echo literal...)` or `$(printf literal)` prints.
+fn echo_value(seg: &Seg) -> Option<String> {
+    let Seg::CmdSub { script, .. } = seg else {
+        return None;
+    };
+    let [item] = script.items.as_slice() else {
+        return None;
+    };
+    let [pipeline] = item.pipelines.as_slice() else {
+        return None;
+    };
+    let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
+        return None;
+    };
+    if !s.assigns.is_empty() || !s.redirs.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = s.words.iter().map(|w| w.literal()).collect::<Option<_>>()?;
+    match words.split_first() {
+        Some((p, rest)) if p == "echo" && rest.first().is_none_or(|f| !f.starts_with('-')) => {
+            Some(rest.join(" "))
+        }
+        Some((p, [one])) if p == "printf" && !one.contains(['%', '\\']) => Some(one.clone()),
+        _ => None,
+    }
 }
 
 fn which_hint(seg: &Seg) -> Option<String> {
@@ -187,6 +218,7 @@ pub fn expand_word(
         procsub: None,
         hint: None,
         sub_cmd: None,
+        computed: false,
         quoted_any: false,
     };
     for (i, seg) in word.segs.iter().enumerate() {
@@ -247,11 +279,16 @@ pub fn expand_word(
             }
             Seg::CmdSub { quoted, .. } => {
                 b.quoted_any |= *quoted;
+                b.computed = true;
                 if word.segs.len() == 1 {
                     b.hint = which_hint(seg);
                     b.sub_cmd = sub_words(seg);
                 }
-                b.marker(None);
+                // `$(echo /)` prints a literal: its value is known.
+                match echo_value(seg) {
+                    Some(v) => b.push_str(&v, if *quoted { Kind::Quoted } else { Kind::Split }),
+                    None => b.marker(None),
+                }
             }
             Seg::ProcSub { script } => {
                 b.procsub = Some(script as *const _ as usize);
@@ -289,6 +326,7 @@ pub fn expand_word(
                 procsub: b.procsub,
                 hint: b.hint.clone(),
                 sub_cmd: b.sub_cmd.clone(),
+                computed: b.computed,
             });
             if out.len() > MAX_WORDS {
                 return Err(ExpandError(format!(

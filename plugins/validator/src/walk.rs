@@ -210,6 +210,19 @@ impl<'a> Walker<'a> {
     }
 
     pub fn walk_script(&mut self, script: &Script, feed: &Feed) -> Feed {
+        // Function calls add their bodies' depth to the caller's: bound the
+        // total so the walk cannot exhaust the (small) WebAssembly stack.
+        if self.nest >= self.policy.limits.max_depth + 8 {
+            self.find(
+                Category::ParseErrors,
+                format!(
+                    "nesting deeper than {} levels",
+                    self.policy.limits.max_depth
+                ),
+                "",
+            );
+            return Feed::Opaque;
+        }
         self.nest += 1;
         let mut out = Feed::None;
         for item in &script.items {
@@ -369,6 +382,26 @@ impl<'a> Walker<'a> {
         self.walk_command(&body, &Feed::None);
         self.nest -= 1;
         self.call_depth -= 1;
+        for (n, v) in saved_vars {
+            self.set_var(&n, v);
+        }
+        self.positional = saved;
+    }
+
+    /// `sh -c STRING NAME ARGS...`: the string runs with `$0`, `$1`, ...
+    /// bound to the arguments that follow it.
+    pub fn walk_nested_args(&mut self, text: &str, fragment: &str, args: &[Arg]) {
+        let saved = self
+            .positional
+            .replace(args.get(1..).unwrap_or(&[]).to_vec());
+        let saved_vars: Vec<(String, Option<String>)> = (0..=9)
+            .map(|i| (i.to_string(), self.var(&i.to_string())))
+            .collect();
+        for i in 0..=9usize {
+            let v = args.get(i).filter(|a| a.exact).map(|a| a.text.clone());
+            self.set_var(&i.to_string(), v);
+        }
+        self.walk_nested(text, fragment);
         for (n, v) in saved_vars {
             self.set_var(&n, v);
         }
@@ -585,7 +618,7 @@ impl<'a> Walker<'a> {
                 return Feed::Opaque;
             }
             let a0 = &args[0];
-            let prog = if a0.exact {
+            let prog = if a0.exact && !a0.computed {
                 a0.text.clone()
             } else if let Some(h) = &a0.hint {
                 h.clone()

@@ -31,6 +31,7 @@ pub const SHELLS: &[&str] = &[
 /// with a value, long options with a value, operands before the command).
 const SIMPLE: &[(&str, &str, &[&str], usize)] = &[
     ("nohup", "", &[], 0),
+    ("coproc", "", &[], 0),
     ("nice", "n", &["adjustment"], 0),
     ("timeout", "ks", &["kill-after", "signal"], 1),
     ("stdbuf", "ioe", &["input", "output", "error"], 0),
@@ -448,6 +449,10 @@ fn shell(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> Step
                 format!("{name} -c without a command"),
                 frag,
             );
+            return Step::Done(Feed::Opaque);
+        }
+        if let Some(op) = operand.filter(|o| o.exact) {
+            w.walk_nested_args(&op.text, frag, a.get(i + 1..).unwrap_or(&[]));
             return Step::Done(Feed::Opaque);
         }
         return shell_string(w, name, operand, frag);

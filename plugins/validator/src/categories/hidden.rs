@@ -544,9 +544,10 @@ fn record_downloads(w: &mut Walker, name: &str, a: &[Arg]) {
             .split(['?', '#'])
             .next()
             .and_then(|t| t.rsplit('/').next())
-            && !b.is_empty() {
-                files.push(b.to_string());
-            }
+            && !b.is_empty()
+        {
+            files.push(b.to_string());
+        }
     }
     for f in files {
         if w.downloads.len() < 64 {

@@ -89,6 +89,11 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str, recursive_ctx: b
                     format!("{name} of / itself{note}"),
                     frag,
                 );
+            } else if let Some(d) = (np.comps.len() == 1 && name != "setfacl")
+                .then(|| tree_danger(&np))
+                .flatten()
+            {
+                w.find(Category::Permissions, format!("{name} of {d}{note}"), frag);
             } else if let Some(c) = super::critical::account_file(&np) {
                 w.find(
                     Category::Permissions,

@@ -336,6 +336,13 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 w.find(Category::RemoteAccess, "ip deletes the default route", frag);
             }
         }
+        "route" if ops.iter().any(|o| o.starts_with("del")) && ops.contains(&"default") => {
+            w.find(
+                Category::RemoteAccess,
+                "route deletes the default route",
+                frag,
+            );
+        }
         "ifdown" | "ifconfig" => {
             let iface = ops.first().copied().unwrap_or("");
             let down = name == "ifdown" || ops.contains(&"down");
