@@ -510,3 +510,69 @@ fn brace_expand(w: Chars, budget: &mut usize) -> Result<Vec<Chars>, ExpandError>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Arg, Env, expand_word};
+    use crate::parse::parse;
+
+    struct NoEnv;
+    impl Env for NoEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            (name == "X").then(|| "/usr".to_string())
+        }
+        fn cwd_text(&self) -> Option<String> {
+            None
+        }
+    }
+
+    fn args(text: &str) -> Vec<Arg> {
+        let (script, _) = parse(text, 0, 40).expect("parses");
+        let crate::ast::Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        let mut budget = super::MAX_BRACE_CHARS;
+        s.words
+            .iter()
+            .flat_map(|w| expand_word(w, &NoEnv, &mut budget).expect("expands"))
+            .collect()
+    }
+
+    fn texts(text: &str) -> Vec<String> {
+        args(text).into_iter().map(|a| a.text).collect()
+    }
+
+    #[test]
+    fn braces_expand_unquoted_only() {
+        assert_eq!(texts("{rm,-rf,/}"), ["rm", "-rf", "/"]);
+        assert_eq!(texts("echo a{1..3}"), ["echo", "a1", "a2", "a3"]);
+        assert_eq!(texts("echo '{a,b}'"), ["echo", "{a,b}"]);
+    }
+
+    #[test]
+    fn tilde_home_and_known_variables() {
+        assert_eq!(
+            texts("ls ~ ~/x $HOME ${HOME}/y ~root $X"),
+            ["ls", "~", "~/x", "~", "~/y", "/root", "/usr"]
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_marked_with_their_empty_variant() {
+        let a = args("rm \"$DIR/\"*");
+        assert!(!a[1].exact);
+        assert_eq!(a[1].alt.as_deref(), Some("/*"));
+        let g = args("rm \"${DIR:?}/\"*");
+        assert_eq!(g[1].alt, None);
+    }
+
+    #[test]
+    fn brace_bombs_are_refused() {
+        let (script, _) = parse(&"{a,b}".repeat(40), 0, 40).expect("parses");
+        let crate::ast::Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        let mut budget = super::MAX_BRACE_CHARS;
+        assert!(expand_word(&s.words[0], &NoEnv, &mut budget).is_err());
+    }
+}

@@ -145,3 +145,45 @@ fn resolve(policy: &Policy, findings: &[Finding], node: Option<&str>) -> Verdict
         Verdict::Allow
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Verdict, judge};
+    use crate::config;
+
+    fn reason(cmd: &str) -> String {
+        match judge(&Default::default(), cmd, None) {
+            Verdict::Deny(r) | Verdict::Ask(r) => r,
+            Verdict::Allow => String::new(),
+        }
+    }
+
+    #[test]
+    fn reasons_name_category_and_fragment() {
+        assert_eq!(
+            reason("ls; rm -r -f /"),
+            "recursive-delete: recursive delete of / (rm -r -f /)"
+        );
+        assert!(reason("echo x; reboot; rm -rf /").ends_with("; and 1 more"));
+    }
+
+    #[test]
+    fn modes_and_rules_apply() {
+        let p = config::parse(r#"{"categories":{"system-halt":"ask"},"deny":[{"program":"terraform","args":["destroy"]}]}"#)
+            .expect("config");
+        assert!(matches!(judge(&p, "reboot", None), Verdict::Ask(_)));
+        assert!(
+            matches!(judge(&p, "sudo terraform destroy", None), Verdict::Deny(r) if r.starts_with("custom-rule deny[0]"))
+        );
+        assert_eq!(judge(&p, "terraform plan", None), Verdict::Allow);
+    }
+
+    #[test]
+    fn empty_and_comment_only_commands_are_allowed() {
+        assert_eq!(judge(&Default::default(), "", None), Verdict::Allow);
+        assert_eq!(
+            judge(&Default::default(), "# just a comment", None),
+            Verdict::Allow
+        );
+    }
+}

@@ -275,7 +275,7 @@ impl<'a> Parser<'a> {
                     End::Kws(k) => {
                         return self.err(format!(
                             "unexpected end of input (missing `{}`)",
-                            k.first().copied().unwrap_or("")
+                            k.last().copied().unwrap_or("")
                         ));
                     }
                     End::CaseItem => return self.err("unterminated `case` (missing `esac`)"),
@@ -1415,5 +1415,100 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use crate::ast::{Command, Seg};
+
+    fn simple_words(text: &str) -> Vec<Vec<String>> {
+        let (script, _) = parse(text, 0, 40).expect("parses");
+        let mut out = Vec::new();
+        for item in &script.items {
+            for p in &item.pipelines {
+                for c in &p.cmds {
+                    if let Command::Simple(s) = c {
+                        out.push(
+                            s.words
+                                .iter()
+                                .map(|w| w.literal().unwrap_or_else(|| "<expansion>".into()))
+                                .collect(),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn quotes_and_escapes_join_into_one_word() {
+        assert_eq!(
+            simple_words(r#"r''m "-r"f \/"#),
+            vec![vec!["rm", "-rf", "/"]]
+        );
+        assert_eq!(simple_words("$'\\x72\\x6d' x"), vec![vec!["rm", "x"]]);
+    }
+
+    #[test]
+    fn separators_split_commands() {
+        assert_eq!(simple_words("a; b && c || d | e & f\ng").len(), 7);
+    }
+
+    #[test]
+    fn substitutions_are_parsed_not_skipped() {
+        let (script, _) = parse("echo \"$(rm -rf /)\" `ls`", 0, 40).expect("parses");
+        let Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        assert!(matches!(
+            s.words[1].segs[0],
+            Seg::CmdSub { quoted: true, .. }
+        ));
+        assert!(matches!(
+            s.words[2].segs[0],
+            Seg::CmdSub { quoted: false, .. }
+        ));
+    }
+
+    #[test]
+    fn heredoc_bodies_are_read() {
+        let (script, _) =
+            parse("cat <<EOF | sh\nrm -rf /\nEOF\necho after", 0, 40).expect("parses");
+        assert_eq!(script.items.len(), 2);
+        let Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        let doc = s.redirs[0].heredoc.as_ref().expect("heredoc");
+        assert_eq!(doc.borrow().body, "rm -rf /\n");
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let e = parse("echo 'abc", 0, 40).unwrap_err();
+        assert!(e.msg.contains("single quote"), "{}", e.msg);
+        assert!(
+            parse("if true; then ls", 0, 40)
+                .unwrap_err()
+                .msg
+                .contains("fi")
+        );
+        assert!(
+            parse(&"$(".repeat(100), 0, 40)
+                .unwrap_err()
+                .msg
+                .contains("nesting")
+        );
+        assert!(parse("ls )", 0, 40).is_err());
+    }
+
+    #[test]
+    fn function_definitions() {
+        let (script, _) = parse(":(){ :|:& };:", 0, 40).expect("parses");
+        assert!(
+            matches!(script.items[0].pipelines[0].cmds[0], Command::FuncDef { ref name, .. } if name == ":")
+        );
     }
 }
