@@ -61,7 +61,7 @@ pub fn judge_with_stats(policy: &Policy, command: &str, node: Option<&str>) -> (
     if len > policy.limits.max_bytes {
         return (
             refuse(format!(
-                "command too large to judge ({len} bytes, limit {})",
+                "command too large to judge ({len} bytes, size limit {})",
                 policy.limits.max_bytes
             )),
             stats,
@@ -124,16 +124,27 @@ fn resolve(policy: &Policy, findings: &[Finding], node: Option<&str>) -> Verdict
             Source::Rule { ask: false, .. } => Mode::Deny,
         };
         match mode {
-            Mode::Deny => denies.push(f.reason()),
-            Mode::Ask => asks.push(f.reason()),
+            Mode::Deny => denies.push(f),
+            Mode::Ask => asks.push(f),
             Mode::Off => {}
         }
     }
-    let join = |v: Vec<String>| {
+    // The first finding in full, then how many more and of which kinds.
+    let join = |v: Vec<&Finding>| {
         let n = v.len();
-        let mut s = v.into_iter().next().unwrap_or_default();
+        let mut s = v.first().map(|f| f.reason()).unwrap_or_default();
         if n > 1 {
-            s.push_str(&format!("; and {} more", n - 1));
+            let mut others: Vec<String> = Vec::new();
+            for f in &v[1..] {
+                let name = match &f.source {
+                    Source::Builtin(c) => c.name().to_string(),
+                    Source::Rule { location, .. } => format!("custom-rule {location}"),
+                };
+                if !others.contains(&name) {
+                    others.push(name);
+                }
+            }
+            s.push_str(&format!("; and {} more ({})", n - 1, others.join(", ")));
         }
         s
     };
@@ -164,7 +175,7 @@ mod tests {
             reason("ls; rm -r -f /"),
             "recursive-delete: recursive delete of / (rm -r -f /)"
         );
-        assert!(reason("echo x; reboot; rm -rf /").ends_with("; and 1 more"));
+        assert!(reason("echo x; reboot; rm -rf /").ends_with("; and 1 more (recursive-delete)"));
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return self.err(format!("nesting deeper than {} levels", self.max_depth));
+            return self.err(format!("nesting depth exceeds {} levels", self.max_depth));
         }
         Ok(())
     }

@@ -216,7 +216,7 @@ impl<'a> Walker<'a> {
             self.find(
                 Category::ParseErrors,
                 format!(
-                    "nesting deeper than {} levels",
+                    "nesting depth exceeds {} levels",
                     self.policy.limits.max_depth
                 ),
                 "",

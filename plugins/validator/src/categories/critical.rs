@@ -60,6 +60,12 @@ fn critical(np: &NPath, kind: Kind) -> Option<String> {
     let comps: Vec<&str> = np.comps.iter().map(String::as_str).collect();
     match comps.as_slice() {
         ["boot", _, ..] => Some(format!("boot file {}", np.display())),
+        ["boot"] if kind == (Kind::Delete { recursive: true }) => {
+            Some("every boot file (/boot)".to_string())
+        }
+        ["etc"] if kind == (Kind::Delete { recursive: true }) => {
+            Some("every file in /etc".to_string())
+        }
         ["var", "spool", "cron", ..] | ["var", "spool", "cron", "crontabs", ..]
             if kind != Kind::Create =>
         {
@@ -110,7 +116,8 @@ fn audit_log(np: &NPath) -> Option<String> {
     let hit = match comps.as_slice() {
         ["var", "log", "audit", ..]
         | ["var", "log", "journal", ..]
-        | ["run", "log", "journal", ..] => true,
+        | ["run", "log", "journal", ..]
+        | ["var", "log"] => true,
         ["var", "log", f] => {
             LOGS.iter().any(|l| f.starts_with(l))
                 || is_broad(f)
