@@ -341,6 +341,7 @@ impl<'a> Parser<'a> {
 
     fn parse_pipeline(&mut self) -> Result<Pipeline, ParseError> {
         self.skip_blanks();
+        let start = self.pos;
         loop {
             if self.at_kw("!") {
                 self.pos += 1;
@@ -371,7 +372,12 @@ impl<'a> Parser<'a> {
             self.skip_linebreaks()?;
             cmds.push(self.parse_command()?);
         }
-        Ok(Pipeline { cmds })
+        let text = if cmds.len() > 1 {
+            shorten(self.text.get(start..self.pos).unwrap_or(""), 120)
+        } else {
+            String::new()
+        };
+        Ok(Pipeline { cmds, text })
     }
 
     fn parse_command(&mut self) -> Result<Command, ParseError> {

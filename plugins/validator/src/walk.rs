@@ -59,6 +59,8 @@ pub struct Walker<'a> {
     /// allow rule names categories).
     cur: Option<CmdCtx>,
     keep_ctx: bool,
+    /// The text of the pipeline being walked, for reasons about pipes.
+    pub pipe_text: String,
     brace_budget: usize,
     limit_hit: bool,
     /// Functions defined so far: bodies are judged when called.
@@ -104,6 +106,7 @@ impl<'a> Walker<'a> {
             unrolling: false,
             downloads: Vec::new(),
             cur: None,
+            pipe_text: String::new(),
             keep_ctx: policy.allow.iter().any(|r| !r.categories.is_empty()),
             brace_budget: expand::MAX_BRACE_CHARS,
             limit_hit: false,
@@ -165,16 +168,22 @@ impl<'a> Walker<'a> {
 
     /// Parses and walks the text of a nested shell (`bash -c`, `eval`, ...).
     pub fn walk_nested(&mut self, text: &str, fragment: &str) {
-        self.nested(text, fragment, false);
+        self.nested(text, fragment, false, &Feed::None);
+    }
+
+    /// Like `walk_nested`, with the outer command's stdin passed on
+    /// (`ssh host bash <<EOF`).
+    pub fn walk_nested_with_stdin(&mut self, text: &str, fragment: &str, feed: &Feed) {
+        self.nested(text, fragment, false, feed);
     }
 
     /// Like `walk_nested`, for strings found in interpreter code that may
     /// not be shell at all: text that does not parse is ignored.
     pub fn walk_code_string(&mut self, text: &str, fragment: &str) {
-        self.nested(text, fragment, true);
+        self.nested(text, fragment, true, &Feed::None);
     }
 
-    fn nested(&mut self, text: &str, fragment: &str, lenient: bool) {
+    fn nested(&mut self, text: &str, fragment: &str, lenient: bool, feed: &Feed) {
         if self.shell_depth >= self.policy.limits.max_shell_depth {
             self.find(
                 Category::ParseErrors,
@@ -195,7 +204,7 @@ impl<'a> Walker<'a> {
                 let vars = self.vars.clone();
                 let cwd = self.cwd.clone();
                 self.shell_depth += 1;
-                self.walk_script(&script, &Feed::None);
+                self.walk_script(&script, feed);
                 self.shell_depth -= 1;
                 self.vars = vars;
                 self.cwd = cwd;
@@ -236,9 +245,17 @@ impl<'a> Walker<'a> {
 
     fn walk_pipeline(&mut self, p: &Pipeline, feed_in: &Feed) -> Feed {
         let mut feed = feed_in.clone();
+        let outer = if p.text.is_empty() {
+            None
+        } else {
+            Some(std::mem::replace(&mut self.pipe_text, p.text.clone()))
+        };
         for (i, cmd) in p.cmds.iter().enumerate() {
             let input = if i == 0 { feed_in.clone() } else { feed };
             feed = self.walk_command(cmd, &input);
+        }
+        if let Some(o) = outer {
+            self.pipe_text = o;
         }
         feed
     }

@@ -148,6 +148,9 @@ fn shell_string(w: &mut Walker, prog: &str, s: Option<&Arg>, frag: &str) -> Step
 
 /// Judges what a program reads from stdin as a script.
 pub fn stdin_script(w: &mut Walker, prog: &str, feed: &Feed, frag: &str, shell: bool) {
+    // What was piped in is best shown with the whole pipeline.
+    let pipe = w.pipe_text.clone();
+    let frag = if pipe.is_empty() { frag } else { pipe.as_str() };
     match feed {
         Feed::Literal(t) if shell => w.walk_nested(t, frag),
         Feed::Tainted(src) => w.find(
@@ -255,7 +258,7 @@ pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -
             }
             if cmd.iter().all(|x| x.exact) {
                 let text: Vec<&str> = cmd.iter().map(|x| x.text.as_str()).collect();
-                w.walk_nested(&text.join(" "), frag);
+                w.walk_nested_with_stdin(&text.join(" "), frag, feed);
             } else {
                 w.find(
                     Category::HiddenExecution,

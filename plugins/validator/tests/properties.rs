@@ -9,6 +9,14 @@ use cluster_exec_validator::policy::{HARD_MAX_BYTES, Policy};
 use cluster_exec_validator::{Verdict, judge, judge_with_stats};
 use proptest::prelude::*;
 
+/// 2000 cases per property, or `PROPTEST_CASES` for longer runs.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
 /// A policy that reads inputs up to 2 MiB, for the growth tests.
 fn big_policy() -> Policy {
     let mut p = Policy::default();
@@ -30,7 +38,7 @@ fn shellish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn never_panics_on_any_text(s in "\\PC{0,300}") {
