@@ -190,6 +190,19 @@ mod tests {
     }
 
     #[test]
+    fn multibyte_blanks_do_not_panic() {
+        // Found by the property test: a U+2000 blank before `()`.
+        assert!(matches!(
+            judge(&Default::default(), "A\u{2000}()", None),
+            Verdict::Deny(_)
+        ));
+        assert!(matches!(
+            judge(&Default::default(), "b\u{3000}(){ b|b& }", None),
+            Verdict::Deny(_)
+        ));
+    }
+
+    #[test]
     fn empty_and_comment_only_commands_are_allowed() {
         assert_eq!(judge(&Default::default(), "", None), Verdict::Allow);
         assert_eq!(

@@ -100,11 +100,15 @@ pub fn in_raw_text(text: &str) -> Option<String> {
     while let Some(i) = text[from..].find("()") {
         let at = from + i;
         from = at + 2;
+        // The name runs back to the previous blank or operator (which may
+        // be a multi-byte blank: step over the whole character).
         let name_start = text[..at]
-            .rfind(|c: char| {
+            .char_indices()
+            .rev()
+            .find(|(_, c)| {
                 c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '{' | '}')
             })
-            .map_or(0, |p| p + 1);
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let name = text[name_start..at].trim_start_matches("function").trim();
         if name.is_empty() {
             continue;
