@@ -972,8 +972,10 @@ impl<'a> Parser<'a> {
                     segs.push(Seg::ProcSub { script });
                     continue;
                 }
-                if b == b'(' && matches!(lit.last(), Some(b'?' | b'*' | b'+' | b'@' | b'!')) {
-                    // An extended glob such as `!(keep)`.
+                if b == b'(' && matches!(lit.last(), Some(b'?' | b'*' | b'+' | b'@' | b'!' | b'='))
+                {
+                    // An extended glob such as `!(keep)`, or an array value
+                    // given to a builtin (`declare -a a=(x y)`).
                     let mut depth = 0usize;
                     loop {
                         self.steps += 1;

@@ -449,6 +449,11 @@ enum Guard {
     Destroy,
 }
 
+/// `~/.ssh`, `/root/.ssh` and their authorized keys.
+pub fn is_ssh_keys(np: &NPath) -> bool {
+    matches!(ssh_path(np), Some((_, Guard::Edits)))
+}
+
 /// SSH key and server files whose loss cuts access, with a description.
 fn ssh_path(np: &NPath) -> Option<(String, Guard)> {
     let comps: Vec<&str> = np.comps.iter().map(String::as_str).collect();
