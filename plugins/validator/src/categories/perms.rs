@@ -92,21 +92,22 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str, recursive_ctx: b
     let has_ref = o.inline_values.iter().any(|(n, _)| n == "reference");
     let skip = if has_ref { 0 } else { skip };
     let targets = o.operands.get(skip..).unwrap_or(&[]);
-    if name == "chmod" && !has_ref {
-        if let Some(mode) = o.operands.first().filter(|m| loosens_ssh(&m.text)) {
-            for t in targets {
-                let Some(np) = w.norm(&t.text) else { continue };
-                if super::remote::is_ssh_keys(&np) {
-                    w.find(
-                        Category::RemoteAccess,
-                        format!(
-                            "chmod {} {} makes sshd refuse the keys",
-                            mode.text,
-                            np.display()
-                        ),
-                        frag,
-                    );
-                }
+    if name == "chmod"
+        && !has_ref
+        && let Some(mode) = o.operands.first().filter(|m| loosens_ssh(&m.text))
+    {
+        for t in targets {
+            let Some(np) = w.norm(&t.text) else { continue };
+            if super::remote::is_ssh_keys(&np) {
+                w.find(
+                    Category::RemoteAccess,
+                    format!(
+                        "chmod {} {} makes sshd refuse the keys",
+                        mode.text,
+                        np.display()
+                    ),
+                    frag,
+                );
             }
         }
     }
