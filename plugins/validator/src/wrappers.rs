@@ -387,6 +387,114 @@ pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -
             stdin_script(w, name, feed, frag, true);
             Step::Done(Feed::Opaque)
         }
+        "crontab" => {
+            // `echo '* * * * * cmd' | crontab -`: the jobs it installs.
+            let o = args::parse(a, "u", &["user"], false);
+            if let (true, Feed::Literal(t)) = (o.operands.iter().all(|x| x.text == "-"), feed) {
+                for line in t
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                {
+                    let fields = if line.starts_with('@') { 1 } else { 5 };
+                    let cmd = line
+                        .splitn(fields + 1, char::is_whitespace)
+                        .nth(fields)
+                        .unwrap_or("");
+                    if !cmd.contains('=') || cmd.contains(' ') {
+                        w.walk_nested(cmd, frag);
+                    }
+                }
+            }
+            Step::Exec
+        }
+        "parallel" => {
+            // `parallel CMD ::: ARGS`: CMD runs once per argument.
+            let Some(sep) = a.iter().position(|x| x.text == ":::") else {
+                return Step::Done(Feed::Opaque);
+            };
+            let o = args::parse(
+                &a[..sep],
+                "jSPnNLlIdEaX",
+                &[
+                    "jobs",
+                    "sshlogin",
+                    "max-args",
+                    "delimiter",
+                    "arg-file",
+                    "replace",
+                ],
+                true,
+            );
+            let cmd = after_operands(&a[..sep], &o.operands, 0);
+            if cmd.is_empty() {
+                return Step::Done(Feed::Opaque);
+            }
+            for item in a[sep + 1..]
+                .iter()
+                .take_while(|x| !x.text.starts_with(":::"))
+                .take(16)
+            {
+                let mut run: Vec<Arg> = Vec::new();
+                let mut used = false;
+                for x in &cmd {
+                    if x.text.contains("{}") {
+                        let mut y = x.clone();
+                        y.text = x.text.replace("{}", &item.text);
+                        y.exact = x.exact && item.exact;
+                        run.push(y);
+                        used = true;
+                    } else {
+                        run.push(x.clone());
+                    }
+                }
+                if !used {
+                    run.push(item.clone());
+                }
+                // parallel hands the composed line to a shell.
+                if run.iter().all(|x| x.exact) {
+                    let text: Vec<&str> = run.iter().map(|x| x.text.as_str()).collect();
+                    w.walk_nested(&text.join(" "), frag);
+                } else {
+                    w.eval_argv(run, &Feed::None, frag, false);
+                }
+            }
+            Step::Done(Feed::Opaque)
+        }
+        "screen" => {
+            let o = args::parse(a, "SctpTXehLlr", &[], true);
+            let next = after_operands(a, &o.operands, 0);
+            if next.is_empty() {
+                return Step::Done(Feed::Opaque);
+            }
+            Step::Next(next, feed.clone())
+        }
+        "tmux" => {
+            let sub = a.iter().position(|x| !x.text.starts_with('-'));
+            let Some(i) = sub else {
+                return Step::Done(Feed::Opaque);
+            };
+            let rest = &a[i + 1..];
+            match a[i].text.as_str() {
+                "new" | "new-session" | "new-window" | "neww" | "split-window" | "splitw"
+                | "respawn-pane" | "respawn-window" => {
+                    let o = args::parse(rest, "sncFtxyeLlp", &[], true);
+                    let cmd = after_operands(rest, &o.operands, 0);
+                    join_string(w, name, &cmd, frag)
+                }
+                "send-keys" | "send" => {
+                    let o = args::parse(rest, "tNX", &[], false);
+                    let keys: Vec<Arg> = o
+                        .operands
+                        .iter()
+                        .filter(|x| !matches!(x.text.as_str(), "Enter" | "C-m" | "KPEnter"))
+                        .map(|x| (*x).clone())
+                        .collect();
+                    join_string(w, name, &keys, frag)
+                }
+                _ => Step::Done(Feed::Opaque),
+            }
+        }
         _ => Step::Exec,
     }
 }

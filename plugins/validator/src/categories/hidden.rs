@@ -86,6 +86,20 @@ const SHELL_OUTS: &[&str] = &[
 ];
 
 /// Names after which a string literal is a path deleted recursively.
+/// Names after which a string literal is a file deleted.
+const FILE_DELETES: &[&str] = &["remove", "unlink", "unlinkSync", "rmdir", "delete"];
+
+/// Names after which a string literal is a file written (`open` only with a
+/// writing mode).
+const FILE_WRITES: &[&str] = &[
+    "open",
+    "writeFileSync",
+    "writeFile",
+    "write_text",
+    "write_bytes",
+    "truncate",
+];
+
 const TREE_DELETES: &[&str] = &[
     "rmtree",
     "rm_rf",
@@ -152,8 +166,13 @@ fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
         );
     }
     let mut nested: Vec<String> = Vec::new();
-    let mut trees: Vec<String> = Vec::new();
-    for (list, is_shell) in [(SHELL_OUTS, true), (TREE_DELETES, false)] {
+    let mut effects: Vec<(Kind, String)> = Vec::new();
+    for (list, action) in [
+        (SHELL_OUTS, None),
+        (TREE_DELETES, Some(Kind::Delete { recursive: true })),
+        (FILE_DELETES, Some(Kind::Delete { recursive: false })),
+        (FILE_WRITES, Some(Kind::Overwrite)),
+    ] {
         for name in list {
             let mut from = 0;
             while let Some(i) = code[from..].find(name) {
@@ -182,15 +201,23 @@ fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
                     if !found.is_empty() {
                         found = vec![found.join(" ")];
                     }
-                } else if let Some((s, _)) = string_literal(rest) {
-                    found.push(s);
+                } else if let Some((s, used)) = string_literal(rest) {
+                    // `open(path, "w")`: only a writing mode counts.
+                    let writes = *name != "open"
+                        || rest[used..]
+                            .trim_start()
+                            .strip_prefix(',')
+                            .and_then(|m| string_literal(m.trim_start()))
+                            .is_some_and(|(m, _)| m.contains(['w', 'a', '+']));
+                    if writes {
+                        found.push(s);
+                    }
                 }
-                if is_shell {
-                    nested.extend(found);
-                } else {
-                    trees.extend(found);
+                match action {
+                    None => nested.extend(found),
+                    Some(kind) => effects.extend(found.into_iter().map(|f| (kind, f))),
                 }
-                if nested.len() + trees.len() > 16 {
+                if nested.len() + effects.len() > 16 {
                     break;
                 }
             }
@@ -215,9 +242,9 @@ fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
     for n in nested {
         w.walk_code_string(&n, frag);
     }
-    for t in trees {
+    for (kind, t) in effects {
         let e = Effect {
-            kind: Kind::Delete { recursive: true },
+            kind,
             arg: Arg::lit(&t),
         };
         w.check_effect(&e, frag);
