@@ -639,6 +639,15 @@ impl<'a> Walker<'a> {
                 a0.text.clone()
             } else if let Some(h) = &a0.hint {
                 h.clone()
+            } else if let Some(base) = a0
+                .text
+                .rsplit_once('/')
+                .map(|(_, b)| b)
+                .filter(|b| !b.is_empty() && !b.chars().any(expand::is_marker))
+            {
+                // `"$VENV/bin/python"`, `$(dirname "$0")/run.sh`: the
+                // directory is unknown but the program is not.
+                base.to_string()
             } else {
                 self.find(
                     Category::HiddenExecution,
@@ -675,7 +684,7 @@ impl<'a> Walker<'a> {
             }
         }
         let name = basename(&args[0].text).to_string();
-        let name = if args[0].exact {
+        let name = if args[0].exact && !args[0].computed {
             name
         } else {
             args[0].hint.clone().unwrap_or(name)
