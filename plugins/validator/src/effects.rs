@@ -96,13 +96,58 @@ pub fn of(name: &str, args: &[Arg], recursive: bool) -> Vec<Effect> {
             let o = args::parse(args, "", &[], false);
             push_all(&mut out, Kind::Delete { recursive: false }, &o.operands);
         }
-        "shred" => {
-            let o = args::parse(args, "ns", &["iterations", "size"], false);
+        "shred" | "truncate" => {
+            let o = args::parse(args, "nsr", &["iterations", "size", "reference"], false);
             push_all(&mut out, Kind::Overwrite, &o.operands);
+            if recursive {
+                // Applied to every file of a tree (`find / -exec shred {} +`).
+                push_all(&mut out, Kind::Delete { recursive: true }, &o.operands);
+            }
         }
-        "truncate" => {
-            let o = args::parse(args, "sr", &["size", "reference"], false);
-            push_all(&mut out, Kind::Overwrite, &o.operands);
+        "tar" | "bsdtar" | "gtar" => {
+            // `tar cf /dev/sda ...` writes the archive over a device.
+            let o = args::parse(
+                args,
+                "fCbTXgIKLNV",
+                &["file", "directory", "files-from", "exclude-from"],
+                false,
+            );
+            let first_is_cluster = args
+                .first()
+                .is_some_and(|a| !a.text.starts_with('-') && a.text.contains('f'));
+            let creates = o.short('c')
+                || o.short('r')
+                || o.short('u')
+                || o.long("create")
+                || args
+                    .first()
+                    .is_some_and(|a| !a.text.starts_with('-') && a.text.contains(['c', 'r', 'u']));
+            if creates {
+                let file = o
+                    .values
+                    .iter()
+                    .find(|(n, _)| n == "f" || n == "file")
+                    .map(|(_, v)| (*v).clone())
+                    .or_else(|| {
+                        o.inline_values
+                            .iter()
+                            .find(|(n, _)| n == "file" || n == "f")
+                            .map(|(_, v)| Arg::lit(v))
+                    })
+                    .or_else(|| {
+                        if first_is_cluster {
+                            o.operands.get(1).map(|a| (*a).clone())
+                        } else {
+                            None
+                        }
+                    });
+                if let Some(f) = file {
+                    out.push(Effect {
+                        kind: Kind::Overwrite,
+                        arg: f,
+                    });
+                }
+            }
         }
         "cp" | "install" => {
             let o = args::parse(

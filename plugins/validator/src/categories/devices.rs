@@ -16,7 +16,10 @@ const HARMLESS: &[&str] = &[
     "null", "zero", "full", "random", "urandom", "stdin", "stdout", "stderr", "tty", "console",
     "ptmx", "kmsg", "log",
 ];
+/// (`st*`/`nst*` are tape drives: writing a backup to them is their job.)
 const HARMLESS_PREFIX: &[&str] = &[
+    "st",
+    "nst",
     "tty",
     "pts",
     "fd",

@@ -215,6 +215,8 @@ const PROGRAMS: &[&str] = &[
     "passwd",
     "usermod",
     "chsh",
+    "userdel",
+    "deluser",
 ];
 
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
@@ -411,6 +413,15 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 w.find(Category::RemoteAccess, "nmcli takes the network down", frag);
             }
         }
+        "userdel" | "deluser" => {
+            if a.iter().any(|x| x.text == "root" || !x.exact) {
+                w.find(
+                    Category::RemoteAccess,
+                    format!("{name} deletes the root account"),
+                    frag,
+                );
+            }
+        }
         "passwd" | "usermod" | "chsh" => {
             let o = args::parse(a, "sgGdeufcx", &["shell", "home", "expiredate"], false);
             // No user, root, or a user only known at run time.
@@ -423,8 +434,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 || o.long("lock")
                 || o.value("s")
                     .or_else(|| o.value("shell"))
-                    .is_some_and(|s| s.ends_with("nologin") || s.ends_with("false"))
-                || (name == "passwd" && (o.short('d') || o.long("delete")));
+                    .is_some_and(|s| s.ends_with("nologin") || s.ends_with("false"));
             if locks && target_root {
                 w.find(
                     Category::RemoteAccess,
