@@ -413,14 +413,12 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 w.find(Category::RemoteAccess, "nmcli takes the network down", frag);
             }
         }
-        "userdel" | "deluser" => {
-            if a.iter().any(|x| x.text == "root" || !x.exact) {
-                w.find(
-                    Category::RemoteAccess,
-                    format!("{name} deletes the root account"),
-                    frag,
-                );
-            }
+        "userdel" | "deluser" if a.iter().any(|x| x.text == "root" || !x.exact) => {
+            w.find(
+                Category::RemoteAccess,
+                format!("{name} deletes the root account"),
+                frag,
+            );
         }
         "passwd" | "usermod" | "chsh" => {
             let o = args::parse(a, "sgGdeufcx", &["shell", "home", "expiredate"], false);
