@@ -14,6 +14,7 @@ pub mod config;
 pub mod effects;
 pub mod expand;
 pub mod glob;
+pub mod lex;
 pub mod parse;
 pub mod path;
 pub mod policy;
