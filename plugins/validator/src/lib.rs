@@ -19,6 +19,7 @@ pub mod parse;
 pub mod path;
 pub mod policy;
 pub mod rules;
+pub mod shells;
 pub mod walk;
 pub mod wrappers;
 

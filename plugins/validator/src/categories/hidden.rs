@@ -9,8 +9,8 @@ use crate::args;
 use crate::category::Category;
 use crate::effects::{Effect, Kind};
 use crate::expand::Arg;
+use crate::shells::{script_file, stdin_script};
 use crate::walk::{Feed, Walker};
-use crate::wrappers::{script_file, stdin_script};
 
 /// Programs that fetch bytes from the network.
 const DOWNLOADERS: &[&str] = &[
