@@ -13,6 +13,7 @@ pub mod category;
 pub mod config;
 pub mod effects;
 pub mod expand;
+pub mod feeds;
 pub mod glob;
 pub mod lex;
 pub mod parse;

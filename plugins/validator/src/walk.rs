@@ -660,7 +660,7 @@ impl<'a> Walker<'a> {
                 return Feed::Opaque;
             };
             let name = basename(&prog).to_string();
-            if prog.contains('/') && categories::hidden::is_downloaded(self, &prog) {
+            if prog.contains('/') && crate::feeds::is_downloaded(self, &prog) {
                 self.find(
                     Category::HiddenExecution,
                     format!("runs {prog}, written from downloaded content"),
