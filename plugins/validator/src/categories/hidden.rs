@@ -2,8 +2,8 @@
 //! downloaded or decoded bytes piped into an interpreter, `<(curl ...)`,
 //! interpreter code computed at run time. Also scans literal interpreter
 //! code for shell-outs (`os.system("...")`, backticks, `system(...)`) and
-//! recursive deletes, which are then judged like any command. Finally it
-//! decides what each program writes to its stdout, for the next stage.
+//! for deletes and writes of literal paths, which are then judged like any
+//! command. What each program writes to stdout is decided in `feeds.rs`.
 
 use crate::args;
 use crate::category::Category;
