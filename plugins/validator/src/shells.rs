@@ -337,7 +337,7 @@ pub fn script_file(w: &mut Walker, prog: &str, op: &Arg, frag: &str) {
             ),
             _ => {}
         }
-    } else if w.downloads.contains(&op.text) {
+    } else if crate::feeds::is_downloaded(w, &op.text) {
         w.find(
             Category::HiddenExecution,
             format!(

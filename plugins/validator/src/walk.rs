@@ -499,7 +499,10 @@ impl<'a> Walker<'a> {
         match r.op {
             RedirOp::In if r.fd == Some(0) => {
                 let a = self.expand_one(&r.target, fragment);
-                if self.downloads.contains(&a.text) {
+                if let Some(id) = a.procsub {
+                    // `bash < <(curl ...)`: stdin is what the substitution outputs.
+                    Some(self.procsub_output(id))
+                } else if crate::feeds::is_downloaded(self, &a.text) {
                     Some(Feed::Tainted(format!(
                         "file {} downloaded earlier",
                         a.display()
