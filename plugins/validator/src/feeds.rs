@@ -183,6 +183,13 @@ pub fn output(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed) -> Feed {
             record_downloads(w, name, a);
             Feed::Tainted(format!("{name} output"))
         }
+        "tee" if opts().operands.iter().any(|x| x.procsub.is_some()) => {
+            // `... | tee >(sh)`: tee copies its input into the script.
+            for id in opts().operands.iter().filter_map(|x| x.procsub) {
+                w.feed_procsub(id, feed);
+            }
+            passthrough(feed)
+        }
         "tee" if matches!(feed, Feed::Tainted(_)) => {
             for f in &opts().operands {
                 if w.downloads.len() < 64 {

@@ -317,12 +317,17 @@ fn shell(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> Step
         return shell_string(w, name, operand, frag);
     }
     match operand {
-        Some(op) if !stdin => {
+        Some(op) if !stdin && !is_stdin_path(&op.text) => {
             script_file(w, name, op, frag);
         }
         _ => stdin_script(w, name, feed, frag, true),
     }
     Step::Done(Feed::Opaque)
+}
+
+/// Paths that name the program's own stdin.
+pub fn is_stdin_path(p: &str) -> bool {
+    matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
 }
 
 /// A script run from a file: judged only for where the file came from.

@@ -69,7 +69,7 @@ pub struct Walker<'a> {
     positional: Option<Vec<Arg>>,
     call_depth: usize,
     /// What each process substitution outputs, by script identity.
-    procsubs: Vec<(usize, Feed)>,
+    procsubs: Vec<(usize, Feed, std::rc::Rc<Script>)>,
 }
 
 /// Most nested function calls followed.
@@ -429,9 +429,28 @@ impl<'a> Walker<'a> {
     pub fn procsub_output(&self, id: usize) -> Feed {
         self.procsubs
             .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, f)| f.clone())
+            .find(|(i, ..)| *i == id)
+            .map(|(_, f, _)| f.clone())
             .unwrap_or(Feed::Opaque)
+    }
+
+    /// Walks an output process substitution (`>(sh)`) again, now knowing
+    /// what is written into it.
+    pub fn feed_procsub(&mut self, id: usize, feed: &Feed) {
+        if matches!(feed, Feed::None | Feed::Opaque) {
+            return;
+        }
+        let Some(script) = self
+            .procsubs
+            .iter()
+            .find(|(i, ..)| *i == id)
+            .map(|(_, _, s)| std::rc::Rc::clone(s))
+        else {
+            return;
+        };
+        self.nest += 1;
+        self.walk_script(&script, feed);
+        self.nest -= 1;
     }
 
     /// Walks the command substitutions inside a word: they run first.
@@ -448,7 +467,9 @@ impl<'a> Walker<'a> {
                     let out = self.walk_script(script, &Feed::None);
                     self.nest -= 1;
                     if self.procsubs.len() < 64 {
-                        self.procsubs.push((script as *const _ as usize, out));
+                        let id = script as *const _ as usize;
+                        self.procsubs
+                            .push((id, out, std::rc::Rc::new(script.clone())));
                     }
                 }
                 Seg::Param {
@@ -588,12 +609,14 @@ impl<'a> Walker<'a> {
         }
         let mut feed = feed.clone();
         let mut stdout_file: Option<Option<String>> = None;
+        let mut stdout_procsub: Option<usize> = None;
         for r in &s.redirs {
             if let Some(f) = self.redirect(frag, r) {
                 feed = f;
             }
             if matches!(r.op, RedirOp::Out | RedirOp::Append) && matches!(r.fd, None | Some(1)) {
                 let a = self.expand_one(&r.target, frag);
+                stdout_procsub = a.procsub;
                 stdout_file = Some(a.exact.then_some(a.text));
             }
         }
@@ -605,6 +628,10 @@ impl<'a> Walker<'a> {
         self.cur = None;
         if let Some(v) = saved {
             self.vars = v;
+        }
+        if let Some(id) = stdout_procsub {
+            // `echo 'rm -rf /' > >(sh)`: the output feeds that script.
+            self.feed_procsub(id, &out);
         }
         match stdout_file {
             Some(file) => {

@@ -276,6 +276,9 @@ fn interpreter(w: &mut Walker, name: &str, flags: &str, a: &[Arg], feed: &Feed, 
             i += 1;
             continue;
         }
+        if crate::shells::is_stdin_path(&a[i].text) {
+            break;
+        }
         script_file(w, name, &a[i], frag);
         return;
     }
