@@ -65,9 +65,12 @@ fn kill(w: &mut Walker, a: &[Arg], frag: &str) {
         if let Some(words) = &t.sub_cmd {
             // `kill $(pidof sshd)`, `kill $(pgrep -x init)`.
             let names: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
-            if names
-                .iter()
-                .any(|n| matches!(*n, "sshd" | "ssh" | "dropbear") || n.contains("sshd.pid"))
+            // SIGHUP only makes sshd reload its configuration.
+            let reload = matches!(sig.as_str(), "HUP" | "1");
+            if !reload
+                && names
+                    .iter()
+                    .any(|n| matches!(*n, "sshd" | "ssh" | "dropbear") || n.contains("sshd.pid"))
             {
                 w.find(
                     Category::RemoteAccess,
