@@ -1005,6 +1005,27 @@ mod tests {
     }
 
     #[test]
+    fn unusual_but_valid_syntax_parses() {
+        for text in [
+            "cat <<-EOF\n\tx\n\tEOF",
+            "x=$(cat <<EOF\nhello\nEOF\n); echo \"$x\"",
+            "f() ( echo sub ); f",
+            "case \"$x\" in (a) echo a;; *) ;; esac",
+            "if [[ \"$a\" =~ ^[0-9]+$ ]]; then echo num; fi",
+            "echo \"a\nb\" 'multi\nline'",
+            "ls \\\n  -la",
+            "exec {fd}>/tmp/x; echo $[1+1] $(( 16#ff ))",
+            "shopt -s extglob; rm !(*.txt); [[ $x == @(a|b) ]]",
+        ] {
+            assert!(
+                parse(text, 0, 40).is_ok(),
+                "{text:?}: {:?}",
+                parse(text, 0, 40).err()
+            );
+        }
+    }
+
+    #[test]
     fn function_definitions() {
         let (script, _) = parse(":(){ :|:& };:", 0, 40).expect("parses");
         assert!(
