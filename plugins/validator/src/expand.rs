@@ -144,8 +144,10 @@ fn sub_words(seg: &Seg) -> Option<Vec<String>> {
     let [item] = script.items.as_slice() else {
         return None;
     };
-    let pipeline = item.pipelines.first()?;
-    let crate::ast::Command::Simple(s) = pipeline.cmds.first()? else {
+    let [pipeline] = item.pipelines.as_slice() else {
+        return None;
+    };
+    let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
         return None;
     };
     s.words.iter().map(|w| w.literal()).collect()
