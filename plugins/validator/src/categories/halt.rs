@@ -9,6 +9,9 @@ use crate::walk::Walker;
 
 /// systemd targets that stop the system or drop it to single-user mode.
 const HALT_TARGETS: &[&str] = &[
+    "runlevel0.target",
+    "runlevel1.target",
+    "runlevel6.target",
     "poweroff.target",
     "reboot.target",
     "halt.target",

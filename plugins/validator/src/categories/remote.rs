@@ -352,7 +352,10 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 .map(|x| x.text.as_str())
                 .collect();
             let obj = t.first().copied().unwrap_or("");
-            let down = t.contains(&"down") && obj.starts_with('l');
+            // `ip link set X down`, `ip link del X`, `ip addr del A dev X`.
+            let down = obj.starts_with('l')
+                && (t.contains(&"down") || t.get(1).is_some_and(|v| v.starts_with("del")))
+                || obj.starts_with('a') && t.get(1).is_some_and(|v| v.starts_with("del"));
             let flush = t.contains(&"flush") && (obj.starts_with('a') || obj.starts_with('r'));
             let del_default = obj.starts_with('r')
                 && t.iter().any(|x| x.starts_with("del"))
@@ -364,7 +367,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                     .map(|p| p[1])
                     .or_else(|| {
                         t.iter()
-                            .position(|x| *x == "set" || *x == "flush")
+                            .position(|x| *x == "set" || *x == "flush" || x.starts_with("del"))
                             .and_then(|i| t.get(i + 1).copied())
                     });
                 if !iface.is_some_and(is_virtual_iface) {
@@ -404,7 +407,10 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
         }
         "nmcli" => {
             let hit = matches!(ops.as_slice(), ["networking" | "n", "off", ..])
-                || matches!(ops.as_slice(), ["connection" | "con" | "c", "down", ..])
+                || matches!(
+                    ops.as_slice(),
+                    ["connection" | "con" | "c", "down" | "delete" | "del", ..]
+                )
                 || matches!(
                     ops.as_slice(),
                     ["device" | "dev" | "d", "disconnect" | "down", ..]
