@@ -204,6 +204,16 @@ mod tests {
     }
 
     #[test]
+    fn function_call_fan_out_is_bounded() {
+        let fan = "g(){ rm -rf /tmp/x; }; h(){ g;g;g;g;g;g;g;g; }; i(){ h;h;h;h;h;h;h;h; }; j(){ i;i;i;i;i;i;i;i; }; j";
+        let t = std::time::Instant::now();
+        assert!(reason(fan).contains("function calls"), "{}", reason(fan));
+        let rec = "f(){ f;f;f;f;f;f;f;f;f;f; }; f";
+        let _ = reason(rec);
+        assert!(t.elapsed().as_millis() < 500);
+    }
+
+    #[test]
     fn empty_and_comment_only_commands_are_allowed() {
         assert_eq!(judge(&Default::default(), "", None), Verdict::Allow);
         assert_eq!(

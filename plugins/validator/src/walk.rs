@@ -68,12 +68,19 @@ pub struct Walker<'a> {
     /// The arguments of the function being called (`$@`, `$1`...).
     positional: Option<Vec<Arg>>,
     call_depth: usize,
+    /// Functions being called, innermost last.
+    call_stack: Vec<String>,
+    /// Function calls judged so far (each walks the body again).
+    calls: usize,
     /// What each process substitution outputs, by script identity.
     procsubs: Vec<(usize, Feed, std::rc::Rc<Script>)>,
 }
 
 /// Most nested function calls followed.
 const MAX_CALL_DEPTH: usize = 8;
+/// Most function calls judged in one command line: calls can fan out
+/// (`f(){ g;g;g; }`), so past this the command is refused, not judged.
+const MAX_CALLS: usize = 64;
 
 impl Env for Walker<'_> {
     fn var(&self, name: &str) -> Option<String> {
@@ -113,6 +120,8 @@ impl<'a> Walker<'a> {
             funcs: Vec::new(),
             positional: None,
             call_depth: 0,
+            call_stack: Vec::new(),
+            calls: 0,
             procsubs: Vec::new(),
         }
     }
@@ -382,10 +391,21 @@ impl<'a> Walker<'a> {
         else {
             return;
         };
-        if self.call_depth >= MAX_CALL_DEPTH {
-            // Deep recursion: the fork-bomb check has looked at the body.
+        if self.call_depth >= MAX_CALL_DEPTH || self.call_stack.iter().any(|n| n == name) {
+            // Recursion: the body is being judged already, and the
+            // fork-bomb check has looked at it.
             return;
         }
+        self.calls += 1;
+        if self.calls > MAX_CALLS {
+            self.find(
+                Category::ParseErrors,
+                format!("more than {MAX_CALLS} function calls to judge"),
+                "",
+            );
+            return;
+        }
+        self.call_stack.push(name.to_string());
         let saved = self.positional.replace(args.to_vec());
         let saved_vars: Vec<(String, Option<String>)> = (1..=9)
             .map(|i| (i.to_string(), self.var(&i.to_string())))
@@ -399,6 +419,7 @@ impl<'a> Walker<'a> {
         self.walk_command(&body, &Feed::None);
         self.nest -= 1;
         self.call_depth -= 1;
+        self.call_stack.pop();
         for (n, v) in saved_vars {
             self.set_var(&n, v);
         }
