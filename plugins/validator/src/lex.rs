@@ -157,8 +157,18 @@ impl Parser<'_> {
                     }
                 },
                 _ => {
-                    lit.push(b);
-                    self.pos += 1;
+                    // A run of plain bytes is copied at once.
+                    let start = self.pos;
+                    let mut end = start + 1;
+                    while let Some(&c) = self.src.get(end) {
+                        if is_meta(c) || matches!(c, b'\\' | b'\'' | b'"' | b'`' | b'$' | b'}') {
+                            break;
+                        }
+                        end += 1;
+                    }
+                    lit.extend_from_slice(&self.src[start..end]);
+                    self.steps += (end - start - 1) as u64;
+                    self.pos = end;
                 }
             }
         }
@@ -228,8 +238,17 @@ impl Parser<'_> {
                     }
                 },
                 _ => {
-                    buf.push(b);
-                    self.pos += 1;
+                    let start = self.pos;
+                    let mut end = start + 1;
+                    while let Some(&c) = self.src.get(end) {
+                        if matches!(c, b'\\' | b'"' | b'`' | b'$') {
+                            break;
+                        }
+                        end += 1;
+                    }
+                    buf.extend_from_slice(&self.src[start..end]);
+                    self.steps += (end - start - 1) as u64;
+                    self.pos = end;
                 }
             }
         }

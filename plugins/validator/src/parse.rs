@@ -102,9 +102,13 @@ pub fn shorten(s: &str, max: usize) -> String {
 }
 
 /// Most simple commands in one command line (before nested shells).
-pub const MAX_COMMANDS: usize = 10_000;
+pub const MAX_COMMANDS: usize = 4_000;
+/// Most words in one command line (before nested shells): each costs a
+/// few allocations to judge, so this bounds the time as much as the size.
+pub const MAX_WORDS: usize = 8_192;
 
 pub(crate) struct Parser<'a> {
+    pub(crate) words: usize,
     pub(crate) commands: usize,
     pub(crate) text: &'a str,
     pub(crate) src: &'a [u8],
@@ -118,6 +122,7 @@ pub(crate) struct Parser<'a> {
 impl<'a> Parser<'a> {
     pub(crate) fn new(text: &'a str, depth: usize, max_depth: usize) -> Self {
         Parser {
+            words: 0,
             commands: 0,
             text,
             src: text.as_bytes(),
@@ -811,6 +816,10 @@ impl<'a> Parser<'a> {
             }
             if s.words.is_empty() && self.try_assign(&mut s)? {
                 continue;
+            }
+            self.words += 1;
+            if self.words > MAX_WORDS {
+                return self.err(format!("more than {MAX_WORDS} words"));
             }
             let Some(w) = self.lex_word(Mode::Normal)? else {
                 return self.err("syntax error");

@@ -72,8 +72,40 @@ pub struct Walker<'a> {
     call_stack: Vec<String>,
     /// Function calls judged so far (each walks the body again).
     calls: usize,
+    /// Simple commands walked so far.
+    walked: usize,
     /// What each process substitution outputs, by script identity.
     procsubs: Vec<(usize, Feed, std::rc::Rc<Script>)>,
+}
+
+/// Most simple commands walked for one command line, counting each
+/// unrolled loop pass and function call again.
+const MAX_WALKED: usize = 4_000;
+/// Most simple commands an unrolled loop may walk (values × body size).
+const MAX_UNROLL_WORK: usize = 512;
+
+/// The number of simple commands in a script (stops counting at 10,000).
+fn count_commands(s: &Script) -> usize {
+    fn cmd(c: &Command) -> usize {
+        match c {
+            Command::Simple(_) => 1,
+            Command::Group { body, .. } => count_commands(body),
+            Command::FuncDef { .. } => 1,
+            Command::Compound { bodies, .. } => bodies.iter().map(count_commands).sum(),
+        }
+    }
+    let mut n = 0;
+    for item in &s.items {
+        for p in &item.pipelines {
+            for c in &p.cmds {
+                n += cmd(c);
+                if n > 10_000 {
+                    return n;
+                }
+            }
+        }
+    }
+    n
 }
 
 /// Most nested function calls followed.
@@ -122,6 +154,7 @@ impl<'a> Walker<'a> {
             call_depth: 0,
             call_stack: Vec::new(),
             calls: 0,
+            walked: 0,
             procsubs: Vec::new(),
         }
     }
@@ -349,7 +382,8 @@ impl<'a> Walker<'a> {
                 None => known = false,
             }
         }
-        known &= values.len() <= MAX_UNROLL;
+        known &= values.len() <= MAX_UNROLL
+            && values.len() * bodies.iter().map(count_commands).sum::<usize>() <= MAX_UNROLL_WORK;
         self.nest += 1;
         if known && !values.is_empty() {
             self.unrolling = true;
@@ -581,6 +615,22 @@ impl<'a> Walker<'a> {
 
     fn walk_simple(&mut self, s: &Simple, feed: &Feed) -> Feed {
         let frag = s.text.as_str();
+        // Loops and function calls walk bodies again: bound the total so a
+        // short command cannot make the walk slow.
+        self.walked += 1;
+        if self.walked > MAX_WALKED {
+            if !self.limit_hit {
+                self.limit_hit = true;
+                self.find(
+                    Category::ParseErrors,
+                    format!(
+                        "command too complex to judge (more than {MAX_WALKED} commands to walk)"
+                    ),
+                    "",
+                );
+            }
+            return Feed::Opaque;
+        }
         for a in &s.assigns {
             for w in &a.values {
                 self.walk_word_subs(w);
