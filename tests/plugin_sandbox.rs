@@ -303,8 +303,10 @@ fn compiled_components_are_cached_privately_and_reused() {
 
 #[test]
 fn limits_the_sandbox_cannot_honour_are_refused_at_start_up() {
-    let mut config = PluginsConfig::default();
-    config.memory_mib = 4096;
+    let config = PluginsConfig {
+        memory_mib: 4096,
+        ..PluginsConfig::default()
+    };
     let msg = format!(
         "{:#}",
         PluginSet::load(&config, None).err().expect("refused")
