@@ -326,3 +326,17 @@ fn limits_the_sandbox_cannot_honour_are_refused_at_start_up() {
         "{msg}"
     );
 }
+
+#[test]
+fn calls_beyond_the_instance_pool_wait_instead_of_failing() {
+    let v = std::sync::Arc::new(validator("builtin:validator", Limits::new(5_000, 32)));
+    let threads: Vec<_> = (0..3 * engine::POOL_INSTANCES)
+        .map(|_| {
+            let v = v.clone();
+            std::thread::spawn(move || v.validate(&request("ls -la /tmp")))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), Verdict::Allow);
+    }
+}
