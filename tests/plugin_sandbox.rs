@@ -303,8 +303,10 @@ fn compiled_components_are_cached_privately_and_reused() {
 
 #[test]
 fn limits_the_sandbox_cannot_honour_are_refused_at_start_up() {
-    let mut config = PluginsConfig::default();
-    config.memory_mib = 4096;
+    let config = PluginsConfig {
+        memory_mib: 4096,
+        ..PluginsConfig::default()
+    };
     let msg = format!(
         "{:#}",
         PluginSet::load(&config, None).err().expect("refused")
@@ -323,4 +325,18 @@ fn limits_the_sandbox_cannot_honour_are_refused_at_start_up() {
         msg.contains("validators[0]") && msg.contains("deadline_ms = 0"),
         "{msg}"
     );
+}
+
+#[test]
+fn calls_beyond_the_instance_pool_wait_instead_of_failing() {
+    let v = std::sync::Arc::new(validator("builtin:validator", Limits::new(5_000, 32)));
+    let threads: Vec<_> = (0..3 * engine::POOL_INSTANCES)
+        .map(|_| {
+            let v = v.clone();
+            std::thread::spawn(move || v.validate(&request("ls -la /tmp")))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), Verdict::Allow);
+    }
 }

@@ -77,23 +77,19 @@ pub fn run(args: ParallelArgs) -> Result<ExitCode> {
     let rt = common::runtime()?;
     let report = rt.block_on(async {
         let pipeline = common::pipeline(&args.config)?;
-        let progress = (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(total));
+        let show_progress = !args.json && std::io::stderr().is_terminal();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let bar = show_progress.then(|| tokio::spawn(progress_bar(total, rx)));
         let hooks = Hooks {
             cancel: super::run::ctrl_c_token(),
             on_output: None,
             confirm: Some(common::terminal_confirmer()),
+            on_finished: Some(tx),
         };
-        let report = match progress {
-            Some((done_tx, bar)) => {
-                // The bar counts results as the audit "result" lines would:
-                // poll the pipeline's fan-out through a watcher task.
-                let report = pipeline.parallel(requests, options, hooks).await;
-                let _ = done_tx.send(());
-                let _ = bar.await;
-                report
-            }
-            None => pipeline.parallel(requests, options, hooks).await,
-        };
+        let report = pipeline.parallel(requests, options, hooks).await;
+        if let Some(bar) = bar {
+            let _ = bar.await;
+        }
         anyhow::Ok(report)
     })?;
     if args.json {
@@ -110,32 +106,39 @@ pub fn run(args: ParallelArgs) -> Result<ExitCode> {
     })
 }
 
-/// A spinner with elapsed time on stderr while the fan-out runs.
-fn progress_bar(
-    total: usize,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+/// `[done/total]`, failures and elapsed time on stderr while the fan-out
+/// runs; ends when the pipeline drops its sender.
+async fn progress_bar(total: usize, mut finished: tokio::sync::mpsc::UnboundedReceiver<Report>) {
     let started = std::time::Instant::now();
-    let handle = tokio::spawn(async move {
-        let frames = ['|', '/', '-', '\\'];
-        let mut i = 0;
-        loop {
-            tokio::select! {
-                _ = &mut rx => break,
-                () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
-                    let mut err = std::io::stderr().lock();
-                    let _ = write!(err, "\r{} running {total} commands ({:.1}s)", frames[i % 4], started.elapsed().as_secs_f64());
-                    let _ = err.flush();
-                    i += 1;
+    let (mut done, mut failed) = (0usize, 0usize);
+    let draw = |done: usize, failed: usize| {
+        let width = 30;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {done}/{total} done, {failed} failed, {:.1}s",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            started.elapsed().as_secs_f64()
+        );
+        let _ = err.flush();
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            report = finished.recv() => match report {
+                Some(report) => {
+                    done += 1;
+                    failed += usize::from(report.is_error());
+                    draw(done, failed);
                 }
-            }
+                None => break,
+            },
+            _ = tick.tick() => draw(done, failed),
         }
-        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
-    });
-    (tx, handle)
+    }
+    let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
 }
 
 /// Prints each distinct (output, status) once, headed by who produced it.

@@ -51,6 +51,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             cancel: ctrl_c_token(),
             on_output: Some(tx),
             confirm: Some(common::terminal_confirmer()),
+            on_finished: None,
         };
         let report = pipeline.run(request, hooks).await;
         let _ = printer.await;

@@ -565,10 +565,12 @@ impl Pipeline {
         let runs = requests.into_iter().map(|request| {
             let gate = gate.clone();
             let stop = stop.clone();
+            let finished = hooks.on_finished.clone();
             let hooks = Hooks {
                 cancel: stop.clone(),
                 on_output: hooks.on_output.clone(),
                 confirm: hooks.confirm.clone(),
+                on_finished: None,
             };
             async move {
                 let Ok(_permit) = gate.acquire_owned().await else {
@@ -580,6 +582,10 @@ impl Pipeline {
                 let report = self.run(request, hooks).await;
                 if options.fail_fast && report.is_error() {
                     stop.cancel();
+                }
+                if let Some(tx) = &finished {
+                    // The receiver may be gone; progress is best effort.
+                    let _ = tx.send(report.clone());
                 }
                 Some(report)
             }

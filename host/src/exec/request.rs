@@ -131,4 +131,6 @@ pub struct Hooks {
     pub cancel: CancellationToken,
     pub on_output: Option<UnboundedSender<OutputChunk>>,
     pub confirm: Option<Confirmer>,
+    /// Each finished command of a fan-out, as it finishes (progress).
+    pub on_finished: Option<UnboundedSender<Report>>,
 }

@@ -6,7 +6,7 @@
 //! ticks is spent. That costs one relaxed load per loop back-edge in the guest,
 //! far cheaper than fuel metering, and needs no per-call timer.
 
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -16,8 +16,13 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// Largest linear memory any plugin may be given (`memory_mib` above this is
 /// refused at load): it sizes the slots of the instance pool.
 pub const MAX_PLUGIN_MEMORY: usize = 256 << 20;
+/// Low memory kept mapped between calls (the built-in plugins link with a
+/// 256 KiB stack, so this covers their stack, data and first heap pages).
+const KEEP_RESIDENT: usize = 512 << 10;
 /// Plugin instances alive at once (each call holds one for its duration).
-const POOL_INSTANCES: u32 = 1000;
+/// Creating the pool costs a few syscalls per slot at start-up, so it is
+/// sized for the machine, and calls beyond it wait for a slot ([`slot`]).
+pub const POOL_INSTANCES: u32 = 64;
 
 /// Granularity of plugin deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
@@ -59,7 +64,12 @@ fn build() -> Result<Engine> {
         .total_core_instances(POOL_INSTANCES * 4)
         .total_memories(POOL_INSTANCES)
         .total_tables(POOL_INSTANCES * 4)
-        .max_memory_size(MAX_PLUGIN_MEMORY);
+        .max_memory_size(MAX_PLUGIN_MEMORY)
+        // Reset the low memory (stack, data, first heap pages) with memset
+        // and keep it mapped: a call then takes no page faults there, which
+        // otherwise cost more than the plugin's own work.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config)
         .map_err(anyhow::Error::from)
@@ -91,6 +101,33 @@ fn start_ticker(engine: &Engine) {
 }
 
 static TICKER_RUNNING: OnceLock<()> = OnceLock::new();
+
+/// Waits for a free instance slot; the returned guard frees it on drop.
+/// Without this, a burst of calls beyond the pool would fail to instantiate
+/// and deny commands for a reason that has nothing to do with them.
+pub fn slot() -> SlotGuard {
+    let (count, freed) = &SLOTS;
+    let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+    while *busy >= POOL_INSTANCES {
+        busy = freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+    }
+    *busy += 1;
+    SlotGuard(())
+}
+
+static SLOTS: (Mutex<u32>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// A held instance slot.
+pub struct SlotGuard(());
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let (count, freed) = &SLOTS;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        *busy = busy.saturating_sub(1);
+        freed.notify_one();
+    }
+}
 
 /// False when the deadline thread could not start: plugin calls must refuse
 /// to run rather than run without a deadline.

@@ -120,6 +120,9 @@ pub fn linker(engine: &Engine) -> anyhow::Result<Linker<CallState>> {
 /// One call: its store and the stderr it captured.
 pub struct Call {
     pub store: Store<CallState>,
+    /// Held for the call's life; declared after `store` so the instance is
+    /// freed before the slot is.
+    _slot: engine::SlotGuard,
     stderr: MemoryOutputPipe,
     limits: Limits,
 }
@@ -149,12 +152,14 @@ impl Call {
             plugin: plugin.to_string(),
             log_lines: 0,
         };
+        let slot = engine::slot();
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(engine::ticks_for(limits.deadline));
         store.epoch_deadline_trap();
         Ok(Self {
             store,
+            _slot: slot,
             stderr,
             limits,
         })

@@ -113,3 +113,41 @@ pub fn basename(s: &str) -> &str {
     let s = s.trim_end_matches('/');
     s.rsplit('/').next().unwrap_or(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use crate::expand::Arg;
+
+    fn a(s: &str) -> Vec<Arg> {
+        s.split_whitespace().map(Arg::lit).collect()
+    }
+
+    #[test]
+    fn flag_spellings_are_equivalent() {
+        for s in [
+            "-rf /",
+            "-r -f /",
+            "-fr /",
+            "--recursive --force /",
+            "/ -Rf",
+            "-r -- /",
+        ] {
+            let args = a(s);
+            let o = parse(&args, "", &[], false);
+            assert!(o.short('r') || o.short('R') || o.long("recursive"), "{s}");
+            assert_eq!(o.operands.len(), 1, "{s}");
+        }
+    }
+
+    #[test]
+    fn values_attached_or_separate() {
+        let args = a("-n 5 -s9 --signal=KILL --lines 3 x");
+        let o = parse(&args, "ns", &["lines"], false);
+        assert_eq!(o.value("n").as_deref(), Some("5"));
+        assert_eq!(o.value("s").as_deref(), Some("9"));
+        assert_eq!(o.value("signal").as_deref(), Some("KILL"));
+        assert_eq!(o.value("lines").as_deref(), Some("3"));
+        assert_eq!(o.operands.len(), 1);
+    }
+}

@@ -26,6 +26,9 @@ pub struct AndOr {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub cmds: Vec<Command>,
+    /// The pipeline's source text (shortened) when it has several stages,
+    /// quoted in reasons about what flows through it.
+    pub text: String,
 }
 
 /// The keyword that opened a compound command.
@@ -40,6 +43,8 @@ pub enum Kw {
     Test,
     /// `(( ... ))`
     Arith,
+    /// `for ((;;))`: a loop without end.
+    Loop,
 }
 
 #[derive(Debug, Clone)]

@@ -19,12 +19,15 @@ pub enum Kind {
     Modify,
     /// Moved elsewhere (`mv SRC ...`).
     MoveAway,
+    /// Created or its times changed (`touch`): only matters for flag files
+    /// such as `/etc/nologin`.
+    Create,
 }
 
 impl Kind {
     /// Whether the old content of the target is lost.
     pub fn destroys(self) -> bool {
-        !matches!(self, Kind::Append)
+        !matches!(self, Kind::Append | Kind::Create)
     }
 
     pub fn verb(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Kind {
             Kind::Append => "write to",
             Kind::Modify => "in-place edit of",
             Kind::MoveAway => "move of",
+            Kind::Create => "creation of",
         }
     }
 }
@@ -84,17 +88,66 @@ pub fn of(name: &str, args: &[Arg], recursive: bool) -> Vec<Effect> {
             let rec = recursive || o.short('r') || o.short('R') || o.long("recursive");
             push_all(&mut out, Kind::Delete { recursive: rec }, &o.operands);
         }
+        "touch" => {
+            let o = args::parse(args, "dtr", &["date", "reference"], false);
+            push_all(&mut out, Kind::Create, &o.operands);
+        }
         "unlink" => {
             let o = args::parse(args, "", &[], false);
             push_all(&mut out, Kind::Delete { recursive: false }, &o.operands);
         }
-        "shred" => {
-            let o = args::parse(args, "ns", &["iterations", "size"], false);
+        "shred" | "truncate" => {
+            let o = args::parse(args, "nsr", &["iterations", "size", "reference"], false);
             push_all(&mut out, Kind::Overwrite, &o.operands);
+            if recursive {
+                // Applied to every file of a tree (`find / -exec shred {} +`).
+                push_all(&mut out, Kind::Delete { recursive: true }, &o.operands);
+            }
         }
-        "truncate" => {
-            let o = args::parse(args, "sr", &["size", "reference"], false);
-            push_all(&mut out, Kind::Overwrite, &o.operands);
+        "tar" | "bsdtar" | "gtar" => {
+            // `tar cf /dev/sda ...` writes the archive over a device.
+            let o = args::parse(
+                args,
+                "fCbTXgIKLNV",
+                &["file", "directory", "files-from", "exclude-from"],
+                false,
+            );
+            let first_is_cluster = args
+                .first()
+                .is_some_and(|a| !a.text.starts_with('-') && a.text.contains('f'));
+            let creates = o.short('c')
+                || o.short('r')
+                || o.short('u')
+                || o.long("create")
+                || args
+                    .first()
+                    .is_some_and(|a| !a.text.starts_with('-') && a.text.contains(['c', 'r', 'u']));
+            if creates {
+                let file = o
+                    .values
+                    .iter()
+                    .find(|(n, _)| n == "f" || n == "file")
+                    .map(|(_, v)| (*v).clone())
+                    .or_else(|| {
+                        o.inline_values
+                            .iter()
+                            .find(|(n, _)| n == "file" || n == "f")
+                            .map(|(_, v)| Arg::lit(v))
+                    })
+                    .or_else(|| {
+                        if first_is_cluster {
+                            o.operands.get(1).map(|a| (*a).clone())
+                        } else {
+                            None
+                        }
+                    });
+                if let Some(f) = file {
+                    out.push(Effect {
+                        kind: Kind::Overwrite,
+                        arg: f,
+                    });
+                }
+            }
         }
         "cp" | "install" => {
             let o = args::parse(

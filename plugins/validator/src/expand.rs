@@ -37,6 +37,12 @@ pub struct Arg {
     pub procsub: Option<usize>,
     /// For `$(which X)` / `$(command -v X)`: the program X it names.
     pub hint: Option<String>,
+    /// Part of the text came from a command substitution, even when its
+    /// value is known (`$(echo rm)`): such a program name is still hidden.
+    pub computed: bool,
+    /// For a word that is one `$(cmd args)` of literal words: those words
+    /// (`kill $(pidof sshd)` names what it kills).
+    pub sub_cmd: Option<Vec<String>>,
 }
 
 impl Arg {
@@ -112,6 +118,8 @@ struct Builder {
     alts: Vec<Option<String>>,
     procsub: Option<usize>,
     hint: Option<String>,
+    sub_cmd: Option<Vec<String>>,
+    computed: bool,
     quoted_any: bool,
 }
 
@@ -129,6 +137,49 @@ impl Builder {
 }
 
 /// The program named by a `$(which X)`-style substitution.
+fn sub_words(seg: &Seg) -> Option<Vec<String>> {
+    let Seg::CmdSub { script, .. } = seg else {
+        return None;
+    };
+    let [item] = script.items.as_slice() else {
+        return None;
+    };
+    let [pipeline] = item.pipelines.as_slice() else {
+        return None;
+    };
+    let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
+        return None;
+    };
+    s.words.iter().map(|w| w.literal()).collect()
+}
+
+/// What `$(echo literal...)` or `$(printf literal)` prints.
+fn echo_value(seg: &Seg) -> Option<String> {
+    let Seg::CmdSub { script, .. } = seg else {
+        return None;
+    };
+    let [item] = script.items.as_slice() else {
+        return None;
+    };
+    let [pipeline] = item.pipelines.as_slice() else {
+        return None;
+    };
+    let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
+        return None;
+    };
+    if !s.assigns.is_empty() || !s.redirs.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = s.words.iter().map(|w| w.literal()).collect::<Option<_>>()?;
+    match words.split_first() {
+        Some((p, rest)) if p == "echo" && rest.first().is_none_or(|f| !f.starts_with('-')) => {
+            Some(rest.join(" "))
+        }
+        Some((p, [one])) if p == "printf" && !one.contains(['%', '\\']) => Some(one.clone()),
+        _ => None,
+    }
+}
+
 fn which_hint(seg: &Seg) -> Option<String> {
     let Seg::CmdSub { script, .. } = seg else {
         return None;
@@ -168,6 +219,8 @@ pub fn expand_word(
         alts: Vec::new(),
         procsub: None,
         hint: None,
+        sub_cmd: None,
+        computed: false,
         quoted_any: false,
     };
     for (i, seg) in word.segs.iter().enumerate() {
@@ -228,10 +281,16 @@ pub fn expand_word(
             }
             Seg::CmdSub { quoted, .. } => {
                 b.quoted_any |= *quoted;
+                b.computed = true;
                 if word.segs.len() == 1 {
                     b.hint = which_hint(seg);
+                    b.sub_cmd = sub_words(seg);
                 }
-                b.marker(None);
+                // `$(echo /)` prints a literal: its value is known.
+                match echo_value(seg) {
+                    Some(v) => b.push_str(&v, if *quoted { Kind::Quoted } else { Kind::Split }),
+                    None => b.marker(None),
+                }
             }
             Seg::ProcSub { script } => {
                 b.procsub = Some(script as *const _ as usize);
@@ -268,6 +327,8 @@ pub fn expand_word(
                 alt: differs.then_some(alt_text),
                 procsub: b.procsub,
                 hint: b.hint.clone(),
+                sub_cmd: b.sub_cmd.clone(),
+                computed: b.computed,
             });
             if out.len() > MAX_WORDS {
                 return Err(ExpandError(format!(
@@ -450,4 +511,70 @@ fn brace_expand(w: Chars, budget: &mut usize) -> Result<Vec<Chars>, ExpandError>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Arg, Env, expand_word};
+    use crate::parse::parse;
+
+    struct NoEnv;
+    impl Env for NoEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            (name == "X").then(|| "/usr".to_string())
+        }
+        fn cwd_text(&self) -> Option<String> {
+            None
+        }
+    }
+
+    fn args(text: &str) -> Vec<Arg> {
+        let (script, _) = parse(text, 0, 40).expect("parses");
+        let crate::ast::Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        let mut budget = super::MAX_BRACE_CHARS;
+        s.words
+            .iter()
+            .flat_map(|w| expand_word(w, &NoEnv, &mut budget).expect("expands"))
+            .collect()
+    }
+
+    fn texts(text: &str) -> Vec<String> {
+        args(text).into_iter().map(|a| a.text).collect()
+    }
+
+    #[test]
+    fn braces_expand_unquoted_only() {
+        assert_eq!(texts("{rm,-rf,/}"), ["rm", "-rf", "/"]);
+        assert_eq!(texts("echo a{1..3}"), ["echo", "a1", "a2", "a3"]);
+        assert_eq!(texts("echo '{a,b}'"), ["echo", "{a,b}"]);
+    }
+
+    #[test]
+    fn tilde_home_and_known_variables() {
+        assert_eq!(
+            texts("ls ~ ~/x $HOME ${HOME}/y ~root $X"),
+            ["ls", "~", "~/x", "~", "~/y", "/root", "/usr"]
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_marked_with_their_empty_variant() {
+        let a = args("rm \"$DIR/\"*");
+        assert!(!a[1].exact);
+        assert_eq!(a[1].alt.as_deref(), Some("/*"));
+        let g = args("rm \"${DIR:?}/\"*");
+        assert_eq!(g[1].alt, None);
+    }
+
+    #[test]
+    fn brace_bombs_are_refused() {
+        let (script, _) = parse(&"{a,b}".repeat(40), 0, 40).expect("parses");
+        let crate::ast::Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        let mut budget = super::MAX_BRACE_CHARS;
+        assert!(expand_word(&s.words[0], &NoEnv, &mut budget).is_err());
+    }
 }

@@ -13,11 +13,14 @@ pub mod category;
 pub mod config;
 pub mod effects;
 pub mod expand;
+pub mod feeds;
 pub mod glob;
+pub mod lex;
 pub mod parse;
 pub mod path;
 pub mod policy;
 pub mod rules;
+pub mod shells;
 pub mod walk;
 pub mod wrappers;
 
@@ -61,7 +64,7 @@ pub fn judge_with_stats(policy: &Policy, command: &str, node: Option<&str>) -> (
     if len > policy.limits.max_bytes {
         return (
             refuse(format!(
-                "command too large to judge ({len} bytes, limit {})",
+                "command too large to judge ({len} bytes, size limit {})",
                 policy.limits.max_bytes
             )),
             stats,
@@ -75,6 +78,16 @@ pub fn judge_with_stats(policy: &Policy, command: &str, node: Option<&str>) -> (
     let (script, steps) = match parse::parse(command, 0, policy.limits.max_depth) {
         Ok(x) => x,
         Err(e) => {
+            stats.steps = e.steps;
+            if let Some(name) = categories::fork_bomb::in_raw_text(command) {
+                let reason = format!(
+                    "{}: function `{name}` starts copies of itself without end (does not parse as bash either)",
+                    Category::ForkBomb.name()
+                );
+                if policy.mode(Category::ForkBomb) != Mode::Off {
+                    return (Verdict::Deny(reason), stats);
+                }
+            }
             return (
                 refuse(format!("cannot parse: {} (at byte {})", e.msg, e.at)),
                 stats,
@@ -114,16 +127,27 @@ fn resolve(policy: &Policy, findings: &[Finding], node: Option<&str>) -> Verdict
             Source::Rule { ask: false, .. } => Mode::Deny,
         };
         match mode {
-            Mode::Deny => denies.push(f.reason()),
-            Mode::Ask => asks.push(f.reason()),
+            Mode::Deny => denies.push(f),
+            Mode::Ask => asks.push(f),
             Mode::Off => {}
         }
     }
-    let join = |v: Vec<String>| {
+    // The first finding in full, then how many more and of which kinds.
+    let join = |v: Vec<&Finding>| {
         let n = v.len();
-        let mut s = v.into_iter().next().unwrap_or_default();
+        let mut s = v.first().map(|f| f.reason()).unwrap_or_default();
         if n > 1 {
-            s.push_str(&format!("; and {} more", n - 1));
+            let mut others: Vec<String> = Vec::new();
+            for f in &v[1..] {
+                let name = match &f.source {
+                    Source::Builtin(c) => c.name().to_string(),
+                    Source::Rule { location, .. } => format!("custom-rule {location}"),
+                };
+                if !others.contains(&name) {
+                    others.push(name);
+                }
+            }
+            s.push_str(&format!("; and {} more ({})", n - 1, others.join(", ")));
         }
         s
     };
@@ -133,5 +157,68 @@ fn resolve(policy: &Policy, findings: &[Finding], node: Option<&str>) -> Verdict
         Verdict::Ask(join(asks))
     } else {
         Verdict::Allow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Verdict, judge};
+    use crate::config;
+
+    fn reason(cmd: &str) -> String {
+        match judge(&Default::default(), cmd, None) {
+            Verdict::Deny(r) | Verdict::Ask(r) => r,
+            Verdict::Allow => String::new(),
+        }
+    }
+
+    #[test]
+    fn reasons_name_category_and_fragment() {
+        assert_eq!(
+            reason("ls; rm -r -f /"),
+            "recursive-delete: recursive delete of / (rm -r -f /)"
+        );
+        assert!(reason("echo x; reboot; rm -rf /").ends_with("; and 1 more (recursive-delete)"));
+    }
+
+    #[test]
+    fn modes_and_rules_apply() {
+        let p = config::parse(r#"{"categories":{"system-halt":"ask"},"deny":[{"program":"terraform","args":["destroy"]}]}"#)
+            .expect("config");
+        assert!(matches!(judge(&p, "reboot", None), Verdict::Ask(_)));
+        assert!(
+            matches!(judge(&p, "sudo terraform destroy", None), Verdict::Deny(r) if r.starts_with("custom-rule deny[0]"))
+        );
+        assert_eq!(judge(&p, "terraform plan", None), Verdict::Allow);
+    }
+
+    #[test]
+    fn multibyte_blanks_do_not_panic() {
+        // Found by the property test: a U+2000 blank before `()`.
+        assert!(matches!(
+            judge(&Default::default(), "A\u{2000}()", None),
+            Verdict::Deny(_)
+        ));
+        let _ = judge(&Default::default(), "b\u{3000}(){ b|b& }", None);
+        let _ = judge(&Default::default(), "\u{3000}(){:|:&};:", None);
+    }
+
+    #[test]
+    fn function_call_fan_out_is_bounded() {
+        let fan = "g(){ rm -rf /tmp/x; }; h(){ g;g;g;g;g;g;g;g; }; i(){ h;h;h;h;h;h;h;h; }; j(){ i;i;i;i;i;i;i;i; }; j";
+        let t = std::time::Instant::now();
+        assert!(reason(fan).contains("function calls"), "{}", reason(fan));
+        let rec = "f(){ f;f;f;f;f;f;f;f;f;f; }; f";
+        let _ = reason(rec);
+        assert!(t.elapsed().as_millis() < 500);
+    }
+
+    #[test]
+    fn empty_and_comment_only_commands_are_allowed() {
+        assert_eq!(judge(&Default::default(), "", None), Verdict::Allow);
+        assert_eq!(
+            judge(&Default::default(), "# just a comment", None),
+            Verdict::Allow
+        );
     }
 }

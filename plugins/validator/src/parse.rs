@@ -10,20 +10,22 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::ast::{
-    AndOr, Assign, Command, HereDoc, Kw, ParamOp, Pipeline, Redir, RedirOp, Script, Seg, Simple,
-    Word,
+    AndOr, Assign, Command, HereDoc, Kw, Pipeline, Redir, RedirOp, Script, Seg, Simple, Word,
 };
+use crate::lex::Mode;
 
 /// Why the text could not be parsed, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub msg: String,
     pub at: usize,
+    /// Work done before the error, for the linearity tests.
+    pub steps: u64,
 }
 
 /// Where a nested script ends.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     Eof,
     /// `)` of a subshell, `$(`, `<(`.
     Paren,
@@ -33,14 +35,6 @@ enum End {
     Kws(&'static [&'static str]),
     /// `;;`, `;&`, `;;&` or `esac` inside a `case`.
     CaseItem,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// An ordinary word, ended by blanks and operators.
-    Normal,
-    /// The word inside `${X:-...}`, ended by `}` only.
-    Param,
 }
 
 struct Pending {
@@ -54,9 +48,16 @@ struct Pending {
 /// Returns the script and the number of work steps taken.
 pub fn parse(text: &str, depth: usize, max_depth: usize) -> Result<(Script, u64), ParseError> {
     let mut p = Parser::new(text, depth, max_depth);
-    let script = p.parse_script(End::Eof)?;
-    p.finish()?;
-    Ok((script, p.steps))
+    let r = p
+        .parse_script(End::Eof)
+        .and_then(|s| p.finish().map(|()| s));
+    match r {
+        Ok(script) => Ok((script, p.steps)),
+        Err(mut e) => {
+            e.steps = p.steps;
+            Err(e)
+        }
+    }
 }
 
 /// Collects the command substitutions of a here-document body or other text
@@ -82,26 +83,17 @@ const MISPLACED: &[&str] = &[
     "then", "else", "elif", "fi", "do", "done", "esac", "}", "in",
 ];
 
-fn is_meta(b: u8) -> bool {
+pub(crate) fn is_meta(b: u8) -> bool {
     matches!(
         b,
         b' ' | b'\t' | b'\n' | b'\r' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
     )
 }
 
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xF0..=0xF7 => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
-    }
-}
-
 /// Shortens a command's text for quoting in a reason.
 pub fn shorten(s: &str, max: usize) -> String {
     let s = s.trim();
-    if s.chars().count() <= max {
+    if s.len() <= max || s.chars().count() <= max {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max).collect();
@@ -109,19 +101,29 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
-struct Parser<'a> {
-    text: &'a str,
-    src: &'a [u8],
-    pos: usize,
-    depth: usize,
-    max_depth: usize,
+/// Most simple commands in one command line (before nested shells).
+pub const MAX_COMMANDS: usize = 4_000;
+/// Most words in one command line (before nested shells): each costs a
+/// few allocations to judge, so this bounds the time as much as the size.
+pub const MAX_WORDS: usize = 8_192;
+
+pub(crate) struct Parser<'a> {
+    pub(crate) words: usize,
+    pub(crate) commands: usize,
+    pub(crate) text: &'a str,
+    pub(crate) src: &'a [u8],
+    pub(crate) pos: usize,
+    pub(crate) depth: usize,
+    pub(crate) max_depth: usize,
     pending: Vec<Pending>,
-    steps: u64,
+    pub(crate) steps: u64,
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str, depth: usize, max_depth: usize) -> Self {
+    pub(crate) fn new(text: &'a str, depth: usize, max_depth: usize) -> Self {
         Parser {
+            words: 0,
+            commands: 0,
             text,
             src: text.as_bytes(),
             pos: 0,
@@ -132,14 +134,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
+    pub(crate) fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
         Err(ParseError {
             msg: msg.into(),
             at: self.pos,
+            steps: 0,
         })
     }
 
-    fn finish(&mut self) -> Result<(), ParseError> {
+    pub(crate) fn finish(&mut self) -> Result<(), ParseError> {
         if self.pos < self.src.len() {
             return self.err("unexpected `)`");
         }
@@ -152,27 +155,27 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn enter(&mut self) -> Result<(), ParseError> {
+    pub(crate) fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return self.err(format!("nesting deeper than {} levels", self.max_depth));
+            return self.err(format!("nesting depth exceeds {} levels", self.max_depth));
         }
         Ok(())
     }
 
-    fn leave(&mut self) {
+    pub(crate) fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
     }
 
-    fn peek_at(&self, k: usize) -> Option<u8> {
+    pub(crate) fn peek_at(&self, k: usize) -> Option<u8> {
         self.src.get(self.pos + k).copied()
     }
 
-    fn starts(&self, s: &str) -> bool {
+    pub(crate) fn starts(&self, s: &str) -> bool {
         self.src[self.pos.min(self.src.len())..].starts_with(s.as_bytes())
     }
 
@@ -247,7 +250,7 @@ impl<'a> Parser<'a> {
         self.starts(";;") || self.starts(";&") || self.at_kw("esac")
     }
 
-    fn parse_script(&mut self, end: End) -> Result<Script, ParseError> {
+    pub(crate) fn parse_script(&mut self, end: End) -> Result<Script, ParseError> {
         self.enter()?;
         let mut items = Vec::new();
         loop {
@@ -260,7 +263,7 @@ impl<'a> Parser<'a> {
                     End::Kws(k) => {
                         return self.err(format!(
                             "unexpected end of input (missing `{}`)",
-                            k.first().copied().unwrap_or("")
+                            k.last().copied().unwrap_or("")
                         ));
                     }
                     End::CaseItem => return self.err("unterminated `case` (missing `esac`)"),
@@ -326,6 +329,7 @@ impl<'a> Parser<'a> {
 
     fn parse_pipeline(&mut self) -> Result<Pipeline, ParseError> {
         self.skip_blanks();
+        let start = self.pos;
         loop {
             if self.at_kw("!") {
                 self.pos += 1;
@@ -356,7 +360,12 @@ impl<'a> Parser<'a> {
             self.skip_linebreaks()?;
             cmds.push(self.parse_command()?);
         }
-        Ok(Pipeline { cmds })
+        let text = if cmds.len() > 1 {
+            shorten(self.text.get(start..self.pos).unwrap_or(""), 120)
+        } else {
+            String::new()
+        };
+        Ok(Pipeline { cmds, text })
     }
 
     fn parse_command(&mut self) -> Result<Command, ParseError> {
@@ -455,9 +464,17 @@ impl<'a> Parser<'a> {
         self.pos += kw.len();
         self.skip_blanks();
         let mut words = Vec::new();
+        let mut endless = false;
         if self.starts("((") {
             self.pos += 2;
+            let start = self.pos;
             self.scan_arith()?;
+            // `for ((;;))` never ends.
+            let header = self
+                .text
+                .get(start..self.pos.saturating_sub(2))
+                .unwrap_or("");
+            endless = header.chars().all(|c| c == ';' || c.is_whitespace());
             self.skip_blanks();
             if self.peek() == Some(b';') {
                 self.pos += 1;
@@ -494,7 +511,7 @@ impl<'a> Parser<'a> {
         self.expect_kw("done")?;
         let redirs = self.parse_trailing_redirs()?;
         Ok(Command::Compound {
-            kw: Kw::For,
+            kw: if endless { Kw::Loop } else { Kw::For },
             words,
             bodies: vec![body],
             redirs,
@@ -612,7 +629,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips the inside of `((...))` / `$((...))` up to and including `))`.
-    fn scan_arith(&mut self) -> Result<(), ParseError> {
+    pub(crate) fn scan_arith(&mut self) -> Result<(), ParseError> {
         let mut depth = 0usize;
         loop {
             self.steps += 1;
@@ -781,6 +798,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_simple(&mut self) -> Result<Command, ParseError> {
+        self.commands += 1;
+        if self.commands > MAX_COMMANDS {
+            return self.err(format!("more than {MAX_COMMANDS} commands"));
+        }
         let start = self.pos;
         let mut s = Simple::default();
         loop {
@@ -795,6 +816,10 @@ impl<'a> Parser<'a> {
             }
             if s.words.is_empty() && self.try_assign(&mut s)? {
                 continue;
+            }
+            self.words += 1;
+            if self.words > MAX_WORDS {
+                return self.err(format!("more than {MAX_WORDS} words"));
             }
             let Some(w) = self.lex_word(Mode::Normal)? else {
                 return self.err("syntax error");
@@ -900,492 +925,120 @@ impl<'a> Parser<'a> {
         }
         Ok(true)
     }
+}
 
-    /// Reads one word. `None` when the cursor is at a word boundary.
-    fn lex_word(&mut self, mode: Mode) -> Result<Option<Word>, ParseError> {
-        let mut segs: Vec<Seg> = Vec::new();
-        let mut lit: Vec<u8> = Vec::new();
-        fn flush(segs: &mut Vec<Seg>, lit: &mut Vec<u8>, quoted: bool) {
-            if !lit.is_empty() {
-                segs.push(Seg::Lit {
-                    text: String::from_utf8_lossy(lit).into_owned(),
-                    quoted,
-                });
-                lit.clear();
-            }
-        }
-        loop {
-            let Some(b) = self.peek() else {
-                if mode == Mode::Param {
-                    return self.err("unterminated `${`");
-                }
-                break;
-            };
-            self.steps += 1;
-            if mode == Mode::Normal {
-                if matches!(b, b'<' | b'>')
-                    && self.peek_at(1) == Some(b'(')
-                    && segs.is_empty()
-                    && lit.is_empty()
-                {
-                    self.pos += 2;
-                    self.enter()?;
-                    let script = self.parse_script(End::Paren)?;
-                    self.leave();
-                    if self.peek() != Some(b')') {
-                        return self.err("unterminated process substitution");
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use crate::ast::{Command, Seg};
+
+    fn simple_words(text: &str) -> Vec<Vec<String>> {
+        let (script, _) = parse(text, 0, 40).expect("parses");
+        let mut out = Vec::new();
+        for item in &script.items {
+            for p in &item.pipelines {
+                for c in &p.cmds {
+                    if let Command::Simple(s) = c {
+                        out.push(
+                            s.words
+                                .iter()
+                                .map(|w| w.literal().unwrap_or_else(|| "<expansion>".into()))
+                                .collect(),
+                        );
                     }
-                    self.pos += 1;
-                    segs.push(Seg::ProcSub { script });
-                    continue;
-                }
-                if b == b'(' && matches!(lit.last(), Some(b'?' | b'*' | b'+' | b'@' | b'!')) {
-                    // An extended glob such as `!(keep)`.
-                    let mut depth = 0usize;
-                    loop {
-                        self.steps += 1;
-                        let Some(c) = self.peek() else {
-                            return self.err("unterminated extended glob");
-                        };
-                        lit.push(c);
-                        self.pos += 1;
-                        if c == b'(' {
-                            depth += 1;
-                        } else if c == b')' {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                    }
-                    continue;
-                }
-                if is_meta(b) {
-                    break;
-                }
-            } else if b == b'}' {
-                break;
-            }
-            match b {
-                b'\\' => {
-                    self.pos += 1;
-                    match self.peek() {
-                        None => lit.push(b'\\'),
-                        Some(b'\n') => self.pos += 1,
-                        Some(c) => {
-                            flush(&mut segs, &mut lit, false);
-                            let n = utf8_len(c);
-                            let end = (self.pos + n).min(self.src.len());
-                            segs.push(Seg::Lit {
-                                text: String::from_utf8_lossy(&self.src[self.pos..end])
-                                    .into_owned(),
-                                quoted: true,
-                            });
-                            self.pos = end;
-                        }
-                    }
-                }
-                b'\'' => {
-                    flush(&mut segs, &mut lit, false);
-                    self.pos += 1;
-                    let rest = &self.src[self.pos..];
-                    let Some(len) = rest.iter().position(|&c| c == b'\'') else {
-                        return self.err("unterminated single quote");
-                    };
-                    self.steps += len as u64;
-                    segs.push(Seg::Lit {
-                        text: self
-                            .text
-                            .get(self.pos..self.pos + len)
-                            .unwrap_or("")
-                            .to_string(),
-                        quoted: true,
-                    });
-                    self.pos += len + 1;
-                }
-                b'"' => {
-                    flush(&mut segs, &mut lit, false);
-                    self.pos += 1;
-                    let inner = self.lex_dq(Some(b'"'))?;
-                    if inner.is_empty() {
-                        segs.push(Seg::Lit {
-                            text: String::new(),
-                            quoted: true,
-                        });
-                    }
-                    segs.extend(inner);
-                }
-                b'`' => {
-                    flush(&mut segs, &mut lit, false);
-                    let seg = self.backtick(false)?;
-                    segs.push(seg);
-                }
-                b'$' => match self.dollar(false)? {
-                    Some(seg) => {
-                        flush(&mut segs, &mut lit, false);
-                        segs.push(seg);
-                    }
-                    None => {
-                        lit.push(b'$');
-                        self.pos += 1;
-                    }
-                },
-                _ => {
-                    lit.push(b);
-                    self.pos += 1;
                 }
             }
         }
-        flush(&mut segs, &mut lit, false);
-        Ok(if segs.is_empty() {
-            None
-        } else {
-            Some(Word { segs })
-        })
+        out
     }
 
-    /// The inside of double quotes (ended by `term`), or of a here-document
-    /// body (`term` = `None`, ended by the end of the text).
-    fn lex_dq(&mut self, term: Option<u8>) -> Result<Vec<Seg>, ParseError> {
-        let mut segs = Vec::new();
-        let mut buf: Vec<u8> = Vec::new();
-        fn flush(segs: &mut Vec<Seg>, buf: &mut Vec<u8>) {
-            if !buf.is_empty() {
-                segs.push(Seg::Lit {
-                    text: String::from_utf8_lossy(buf).into_owned(),
-                    quoted: true,
-                });
-                buf.clear();
-            }
-        }
-        loop {
-            self.steps += 1;
-            let Some(b) = self.peek() else {
-                if term.is_some() {
-                    return self.err("unterminated double quote");
-                }
-                break;
-            };
-            if Some(b) == term {
-                self.pos += 1;
-                break;
-            }
-            match b {
-                b'\\' => match self.peek_at(1) {
-                    Some(b'\n') => self.pos += 2,
-                    Some(c @ (b'$' | b'`' | b'\\')) => {
-                        buf.push(c);
-                        self.pos += 2;
-                    }
-                    Some(b'"') if term.is_some() => {
-                        buf.push(b'"');
-                        self.pos += 2;
-                    }
-                    _ => {
-                        buf.push(b'\\');
-                        self.pos += 1;
-                    }
-                },
-                b'`' => {
-                    flush(&mut segs, &mut buf);
-                    let seg = self.backtick(true)?;
-                    segs.push(seg);
-                }
-                b'$' => match self.dollar(true)? {
-                    Some(seg) => {
-                        flush(&mut segs, &mut buf);
-                        segs.push(seg);
-                    }
-                    None => {
-                        buf.push(b'$');
-                        self.pos += 1;
-                    }
-                },
-                _ => {
-                    buf.push(b);
-                    self.pos += 1;
-                }
-            }
-        }
-        flush(&mut segs, &mut buf);
-        Ok(segs)
+    #[test]
+    fn quotes_and_escapes_join_into_one_word() {
+        assert_eq!(
+            simple_words(r#"r''m "-r"f \/"#),
+            vec![vec!["rm", "-rf", "/"]]
+        );
+        assert_eq!(simple_words("$'\\x72\\x6d' x"), vec![vec!["rm", "x"]]);
     }
 
-    /// A `` `...` `` command substitution, parsed as its own script.
-    fn backtick(&mut self, quoted: bool) -> Result<Seg, ParseError> {
-        self.pos += 1;
-        let mut inner: Vec<u8> = Vec::new();
-        loop {
-            self.steps += 1;
-            match self.peek() {
-                None => return self.err("unterminated backquote"),
-                Some(b'`') => {
-                    self.pos += 1;
-                    break;
-                }
-                Some(b'\\') => match self.peek_at(1) {
-                    Some(c @ (b'$' | b'`' | b'\\')) => {
-                        inner.push(c);
-                        self.pos += 2;
-                    }
-                    Some(b'"') if quoted => {
-                        inner.push(b'"');
-                        self.pos += 2;
-                    }
-                    _ => {
-                        inner.push(b'\\');
-                        self.pos += 1;
-                    }
-                },
-                Some(c) => {
-                    inner.push(c);
-                    self.pos += 1;
-                }
-            }
-        }
-        let text = String::from_utf8_lossy(&inner).into_owned();
-        let (script, steps) =
-            parse(&text, self.depth + 1, self.max_depth).map_err(|e| ParseError {
-                msg: format!("in backquotes: {}", e.msg),
-                at: self.pos,
-            })?;
-        self.steps += steps;
-        Ok(Seg::CmdSub { script, quoted })
+    #[test]
+    fn separators_split_commands() {
+        assert_eq!(simple_words("a; b && c || d | e & f\ng").len(), 7);
     }
 
-    /// A `$` expansion at the cursor; `None` when the `$` is literal.
-    fn dollar(&mut self, quoted: bool) -> Result<Option<Seg>, ParseError> {
-        let Some(next) = self.peek_at(1) else {
-            return Ok(None);
+    #[test]
+    fn substitutions_are_parsed_not_skipped() {
+        let (script, _) = parse("echo \"$(rm -rf /)\" `ls`", 0, 40).expect("parses");
+        let Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
         };
-        match next {
-            b'(' => {
-                if self.peek_at(2) == Some(b'(') {
-                    self.pos += 3;
-                    self.scan_arith()?;
-                    return Ok(Some(Seg::Arith));
-                }
-                self.pos += 2;
-                self.enter()?;
-                let script = self.parse_script(End::Paren)?;
-                self.leave();
-                if self.peek() != Some(b')') {
-                    return self.err("unterminated `$(`");
-                }
-                self.pos += 1;
-                Ok(Some(Seg::CmdSub { script, quoted }))
-            }
-            b'{' => {
-                self.pos += 2;
-                self.enter()?;
-                let seg = self.braced_param(quoted)?;
-                self.leave();
-                Ok(Some(seg))
-            }
-            b'\'' if !quoted => {
-                self.pos += 2;
-                let text = self.ansi_c()?;
-                Ok(Some(Seg::Lit { text, quoted: true }))
-            }
-            b'"' if !quoted => {
-                // `$"..."` is a translated string: the same as `"..."`.
-                self.pos += 1;
-                self.pos += 1;
-                let segs = self.lex_dq(Some(b'"'))?;
-                let mut text = String::new();
-                for s in &segs {
-                    if let Seg::Lit { text: t, .. } = s {
-                        text.push_str(t);
-                    } else {
-                        return self.err("expansion inside $\"...\" is not supported");
-                    }
-                }
-                Ok(Some(Seg::Lit { text, quoted: true }))
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let start = self.pos + 1;
-                let mut end = start;
-                while let Some(&b) = self.src.get(end) {
-                    if b.is_ascii_alphanumeric() || b == b'_' {
-                        end += 1;
-                    } else {
-                        break;
-                    }
-                }
-                self.steps += (end - start) as u64;
-                self.pos = end;
-                Ok(Some(Seg::Param {
-                    name: self.text.get(start..end).unwrap_or("").to_string(),
-                    op: ParamOp::Plain,
-                    quoted,
-                }))
-            }
-            c if c.is_ascii_digit()
-                || matches!(c, b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') =>
-            {
-                self.pos += 2;
-                Ok(Some(Seg::Param {
-                    name: (c as char).to_string(),
-                    op: ParamOp::Plain,
-                    quoted,
-                }))
-            }
-            _ => Ok(None),
+        assert!(matches!(
+            s.words[1].segs[0],
+            Seg::CmdSub { quoted: true, .. }
+        ));
+        assert!(matches!(
+            s.words[2].segs[0],
+            Seg::CmdSub { quoted: false, .. }
+        ));
+    }
+
+    #[test]
+    fn heredoc_bodies_are_read() {
+        let (script, _) =
+            parse("cat <<EOF | sh\nrm -rf /\nEOF\necho after", 0, 40).expect("parses");
+        assert_eq!(script.items.len(), 2);
+        let Command::Simple(s) = &script.items[0].pipelines[0].cmds[0] else {
+            panic!("simple");
+        };
+        let doc = s.redirs[0].heredoc.as_ref().expect("heredoc");
+        assert_eq!(doc.borrow().body, "rm -rf /\n");
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let e = parse("echo 'abc", 0, 40).unwrap_err();
+        assert!(e.msg.contains("single quote"), "{}", e.msg);
+        assert!(
+            parse("if true; then ls", 0, 40)
+                .unwrap_err()
+                .msg
+                .contains("fi")
+        );
+        assert!(
+            parse(&"$(".repeat(100), 0, 40)
+                .unwrap_err()
+                .msg
+                .contains("nesting")
+        );
+        assert!(parse("ls )", 0, 40).is_err());
+    }
+
+    #[test]
+    fn unusual_but_valid_syntax_parses() {
+        for text in [
+            "cat <<-EOF\n\tx\n\tEOF",
+            "x=$(cat <<EOF\nhello\nEOF\n); echo \"$x\"",
+            "f() ( echo sub ); f",
+            "case \"$x\" in (a) echo a;; *) ;; esac",
+            "if [[ \"$a\" =~ ^[0-9]+$ ]]; then echo num; fi",
+            "echo \"a\nb\" 'multi\nline'",
+            "ls \\\n  -la",
+            "exec {fd}>/tmp/x; echo $[1+1] $(( 16#ff ))",
+            "shopt -s extglob; rm !(*.txt); [[ $x == @(a|b) ]]",
+        ] {
+            assert!(
+                parse(text, 0, 40).is_ok(),
+                "{text:?}: {:?}",
+                parse(text, 0, 40).err()
+            );
         }
     }
 
-    /// `${...}` after the `${`.
-    fn braced_param(&mut self, quoted: bool) -> Result<Seg, ParseError> {
-        let mut derived = false;
-        if matches!(self.peek(), Some(b'#' | b'!')) && self.peek_at(1) != Some(b'}') {
-            derived = true;
-            self.pos += 1;
-        }
-        let start = self.pos;
-        while let Some(b) = self.peek() {
-            if b.is_ascii_alphanumeric() || b == b'_' {
-                self.pos += 1;
-            } else {
-                break;
-            }
-        }
-        if self.pos == start {
-            match self.peek() {
-                Some(b'@' | b'*' | b'#' | b'?' | b'$' | b'!' | b'-') => self.pos += 1,
-                _ => return self.err("bad substitution in `${...}`"),
-            }
-        }
-        let name = self.text.get(start..self.pos).unwrap_or("").to_string();
-        if self.peek() == Some(b'[') {
-            derived = true;
-        }
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            let op = if derived {
-                ParamOp::Other(Word::default())
-            } else {
-                ParamOp::Plain
-            };
-            return Ok(Seg::Param { name, op, quoted });
-        }
-        let kind = if self.starts(":-") || self.starts(":=") {
-            self.pos += 2;
-            0
-        } else if self.starts("-") || self.starts("=") {
-            self.pos += 1;
-            0
-        } else if self.starts(":?") {
-            self.pos += 2;
-            1
-        } else if self.starts("?") {
-            self.pos += 1;
-            1
-        } else {
-            2
-        };
-        let word = self.lex_word(Mode::Param)?.unwrap_or_default();
-        if self.peek() != Some(b'}') {
-            return self.err("unterminated `${`");
-        }
-        self.pos += 1;
-        let op = match kind {
-            _ if derived => ParamOp::Other(word),
-            0 => ParamOp::Default(word),
-            1 => ParamOp::Guarded,
-            _ => ParamOp::Other(word),
-        };
-        Ok(Seg::Param { name, op, quoted })
-    }
-
-    /// Decodes `$'...'` after the `$'`.
-    fn ansi_c(&mut self) -> Result<String, ParseError> {
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            self.steps += 1;
-            let Some(b) = self.peek() else {
-                return self.err("unterminated $'...' string");
-            };
-            self.pos += 1;
-            match b {
-                b'\'' => break,
-                b'\\' => {
-                    let Some(c) = self.peek() else {
-                        return self.err("unterminated $'...' string");
-                    };
-                    self.pos += 1;
-                    match c {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'a' => out.push(7),
-                        b'b' => out.push(8),
-                        b'e' | b'E' => out.push(27),
-                        b'f' => out.push(12),
-                        b'v' => out.push(11),
-                        b'0'..=b'7' => {
-                            let mut v = u32::from(c - b'0');
-                            for _ in 0..2 {
-                                match self.peek() {
-                                    Some(d @ b'0'..=b'7') => {
-                                        v = v * 8 + u32::from(d - b'0');
-                                        self.pos += 1;
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            out.push((v & 0xff) as u8);
-                        }
-                        b'x' | b'u' | b'U' => {
-                            let max = match c {
-                                b'x' => 2,
-                                b'u' => 4,
-                                _ => 8,
-                            };
-                            let mut v: u32 = 0;
-                            let mut n = 0;
-                            while n < max {
-                                match self.peek().and_then(|d| (d as char).to_digit(16)) {
-                                    Some(d) => {
-                                        v = v.wrapping_mul(16).wrapping_add(d);
-                                        self.pos += 1;
-                                        n += 1;
-                                    }
-                                    None => break,
-                                }
-                            }
-                            if n == 0 {
-                                out.push(b'\\');
-                                out.push(c);
-                            } else if c == b'x' {
-                                out.push((v & 0xff) as u8);
-                            } else {
-                                let ch = char::from_u32(v).unwrap_or('\u{fffd}');
-                                let ch = if crate::expand::is_marker(ch) {
-                                    '\u{fffd}'
-                                } else {
-                                    ch
-                                };
-                                let mut tmp = [0u8; 4];
-                                out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
-                            }
-                        }
-                        b'c' => {
-                            if let Some(d) = self.peek() {
-                                self.pos += 1;
-                                out.push(d & 0x1f);
-                            }
-                        }
-                        other => {
-                            if !matches!(other, b'\\' | b'\'' | b'"' | b'?') {
-                                out.push(b'\\');
-                            }
-                            out.push(other);
-                        }
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+    #[test]
+    fn function_definitions() {
+        let (script, _) = parse(":(){ :|:& };:", 0, 40).expect("parses");
+        assert!(
+            matches!(script.items[0].pipelines[0].cmds[0], Command::FuncDef { ref name, .. } if name == ":")
+        );
     }
 }

@@ -213,3 +213,39 @@ pub fn may_match_any(pat: &str, names: &[&str]) -> bool {
         names.contains(&pat)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Base, NPath, normalize};
+
+    fn d(s: &str, cwd: Option<&NPath>) -> String {
+        normalize(s, cwd).map(|p| p.display()).unwrap_or_default()
+    }
+
+    #[test]
+    fn spellings_of_root() {
+        for s in [
+            "/",
+            "//",
+            "/./",
+            "/tmp/..",
+            "/tmp/../",
+            "/usr/local/../..",
+            "/..",
+        ] {
+            assert_eq!(d(s, None), "/", "{s}");
+        }
+    }
+
+    #[test]
+    fn home_and_relative() {
+        assert_eq!(
+            normalize("~/..", None).map(|p| p.display()),
+            Some("/home".to_string())
+        );
+        let p = normalize("../..", None).expect("path");
+        assert_eq!((p.base, p.up), (Base::Rel, 2));
+        let cwd = normalize("/etc", None);
+        assert_eq!(d("nginx/../*", cwd.as_ref()), "/etc/*");
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! Rules see the program really run (after `sudo`, `env`, `bash -c`...) and
 //! its expanded arguments. An argument only known at run time (`$X`)
-//! matches every deny/ask pattern (fail closed) and no allow pattern.
+//! matches every deny/ask pattern (fail closed) and no allow pattern, except
+//! that an allow pattern may spell out a whole `$(cmd args)` of literal words.
 
 use crate::category::{Finding, Source};
 use crate::expand::Arg;
@@ -42,8 +43,15 @@ pub fn matches(
         let hit = args.iter().any(|a| {
             if a.exact {
                 alts.iter().any(|pat| glob::matches(pat, &a.text, false))
+            } else if deny {
+                true
+            } else if let Some(words) = &a.sub_cmd {
+                // An allow pattern may name a visible substitution:
+                // `$(ssh-agent -s)` matches "$(ssh-agent *)".
+                let shown = format!("$({})", words.join(" "));
+                alts.iter().any(|pat| glob::matches(pat, &shown, false))
             } else {
-                deny
+                false
             }
         });
         if !hit {

@@ -55,8 +55,12 @@ pub struct Walker<'a> {
     unrolling: bool,
     /// Files written from downloaded or decoded content.
     pub downloads: Vec<String>,
-    /// The command being judged, for allow rules.
+    /// The command being judged, for allow rules (kept only when some
+    /// allow rule names categories).
     cur: Option<CmdCtx>,
+    keep_ctx: bool,
+    /// The text of the pipeline being walked, for reasons about pipes.
+    pub pipe_text: String,
     brace_budget: usize,
     limit_hit: bool,
     /// Functions defined so far: bodies are judged when called.
@@ -64,12 +68,51 @@ pub struct Walker<'a> {
     /// The arguments of the function being called (`$@`, `$1`...).
     positional: Option<Vec<Arg>>,
     call_depth: usize,
+    /// Functions being called, innermost last.
+    call_stack: Vec<String>,
+    /// Function calls judged so far (each walks the body again).
+    calls: usize,
+    /// Simple commands walked so far.
+    walked: usize,
     /// What each process substitution outputs, by script identity.
-    procsubs: Vec<(usize, Feed)>,
+    procsubs: Vec<(usize, Feed, std::rc::Rc<Script>)>,
+}
+
+/// Most simple commands walked for one command line, counting each
+/// unrolled loop pass and function call again.
+const MAX_WALKED: usize = 4_000;
+/// Most simple commands an unrolled loop may walk (values × body size).
+const MAX_UNROLL_WORK: usize = 512;
+
+/// The number of simple commands in a script (stops counting at 10,000).
+fn count_commands(s: &Script) -> usize {
+    fn cmd(c: &Command) -> usize {
+        match c {
+            Command::Simple(_) => 1,
+            Command::Group { body, .. } => count_commands(body),
+            Command::FuncDef { .. } => 1,
+            Command::Compound { bodies, .. } => bodies.iter().map(count_commands).sum(),
+        }
+    }
+    let mut n = 0;
+    for item in &s.items {
+        for p in &item.pipelines {
+            for c in &p.cmds {
+                n += cmd(c);
+                if n > 10_000 {
+                    return n;
+                }
+            }
+        }
+    }
+    n
 }
 
 /// Most nested function calls followed.
 const MAX_CALL_DEPTH: usize = 8;
+/// Most function calls judged in one command line: calls can fan out
+/// (`f(){ g;g;g; }`), so past this the command is refused, not judged.
+const MAX_CALLS: usize = 64;
 
 impl Env for Walker<'_> {
     fn var(&self, name: &str) -> Option<String> {
@@ -102,11 +145,16 @@ impl<'a> Walker<'a> {
             unrolling: false,
             downloads: Vec::new(),
             cur: None,
+            pipe_text: String::new(),
+            keep_ctx: policy.allow.iter().any(|r| !r.categories.is_empty()),
             brace_budget: expand::MAX_BRACE_CHARS,
             limit_hit: false,
             funcs: Vec::new(),
             positional: None,
             call_depth: 0,
+            call_stack: Vec::new(),
+            calls: 0,
+            walked: 0,
             procsubs: Vec::new(),
         }
     }
@@ -162,16 +210,22 @@ impl<'a> Walker<'a> {
 
     /// Parses and walks the text of a nested shell (`bash -c`, `eval`, ...).
     pub fn walk_nested(&mut self, text: &str, fragment: &str) {
-        self.nested(text, fragment, false);
+        self.nested(text, fragment, false, &Feed::None);
+    }
+
+    /// Like `walk_nested`, with the outer command's stdin passed on
+    /// (`ssh host bash <<EOF`).
+    pub fn walk_nested_with_stdin(&mut self, text: &str, fragment: &str, feed: &Feed) {
+        self.nested(text, fragment, false, feed);
     }
 
     /// Like `walk_nested`, for strings found in interpreter code that may
     /// not be shell at all: text that does not parse is ignored.
     pub fn walk_code_string(&mut self, text: &str, fragment: &str) {
-        self.nested(text, fragment, true);
+        self.nested(text, fragment, true, &Feed::None);
     }
 
-    fn nested(&mut self, text: &str, fragment: &str, lenient: bool) {
+    fn nested(&mut self, text: &str, fragment: &str, lenient: bool, feed: &Feed) {
         if self.shell_depth >= self.policy.limits.max_shell_depth {
             self.find(
                 Category::ParseErrors,
@@ -192,7 +246,7 @@ impl<'a> Walker<'a> {
                 let vars = self.vars.clone();
                 let cwd = self.cwd.clone();
                 self.shell_depth += 1;
-                self.walk_script(&script, &Feed::None);
+                self.walk_script(&script, feed);
                 self.shell_depth -= 1;
                 self.vars = vars;
                 self.cwd = cwd;
@@ -207,6 +261,19 @@ impl<'a> Walker<'a> {
     }
 
     pub fn walk_script(&mut self, script: &Script, feed: &Feed) -> Feed {
+        // Function calls add their bodies' depth to the caller's: bound the
+        // total so the walk cannot exhaust the (small) WebAssembly stack.
+        if self.nest >= self.policy.limits.max_depth + 8 {
+            self.find(
+                Category::ParseErrors,
+                format!(
+                    "nesting depth exceeds {} levels",
+                    self.policy.limits.max_depth
+                ),
+                "",
+            );
+            return Feed::Opaque;
+        }
         self.nest += 1;
         let mut out = Feed::None;
         for item in &script.items {
@@ -220,9 +287,17 @@ impl<'a> Walker<'a> {
 
     fn walk_pipeline(&mut self, p: &Pipeline, feed_in: &Feed) -> Feed {
         let mut feed = feed_in.clone();
+        let outer = if p.text.is_empty() {
+            None
+        } else {
+            Some(std::mem::replace(&mut self.pipe_text, p.text.clone()))
+        };
         for (i, cmd) in p.cmds.iter().enumerate() {
             let input = if i == 0 { feed_in.clone() } else { feed };
             feed = self.walk_command(cmd, &input);
+        }
+        if let Some(o) = outer {
+            self.pipe_text = o;
         }
         feed
     }
@@ -270,7 +345,7 @@ impl<'a> Walker<'a> {
                         feed = f;
                     }
                 }
-                if matches!(kw, Kw::While | Kw::Until) {
+                if matches!(kw, Kw::While | Kw::Until | Kw::Loop) {
                     categories::fork_bomb::check_loop(self, *kw, bodies);
                 }
                 if *kw == Kw::For && !words.is_empty() {
@@ -307,7 +382,8 @@ impl<'a> Walker<'a> {
                 None => known = false,
             }
         }
-        known &= values.len() <= MAX_UNROLL;
+        known &= values.len() <= MAX_UNROLL
+            && values.len() * bodies.iter().map(count_commands).sum::<usize>() <= MAX_UNROLL_WORK;
         self.nest += 1;
         if known && !values.is_empty() {
             self.unrolling = true;
@@ -349,10 +425,21 @@ impl<'a> Walker<'a> {
         else {
             return;
         };
-        if self.call_depth >= MAX_CALL_DEPTH {
-            // Deep recursion: the fork-bomb check has looked at the body.
+        if self.call_depth >= MAX_CALL_DEPTH || self.call_stack.iter().any(|n| n == name) {
+            // Recursion: the body is being judged already, and the
+            // fork-bomb check has looked at it.
             return;
         }
+        self.calls += 1;
+        if self.calls > MAX_CALLS {
+            self.find(
+                Category::ParseErrors,
+                format!("more than {MAX_CALLS} function calls to judge"),
+                "",
+            );
+            return;
+        }
+        self.call_stack.push(name.to_string());
         let saved = self.positional.replace(args.to_vec());
         let saved_vars: Vec<(String, Option<String>)> = (1..=9)
             .map(|i| (i.to_string(), self.var(&i.to_string())))
@@ -366,6 +453,27 @@ impl<'a> Walker<'a> {
         self.walk_command(&body, &Feed::None);
         self.nest -= 1;
         self.call_depth -= 1;
+        self.call_stack.pop();
+        for (n, v) in saved_vars {
+            self.set_var(&n, v);
+        }
+        self.positional = saved;
+    }
+
+    /// `sh -c STRING NAME ARGS...`: the string runs with `$0`, `$1`, ...
+    /// bound to the arguments that follow it.
+    pub fn walk_nested_args(&mut self, text: &str, fragment: &str, args: &[Arg]) {
+        let saved = self
+            .positional
+            .replace(args.get(1..).unwrap_or(&[]).to_vec());
+        let saved_vars: Vec<(String, Option<String>)> = (0..=9)
+            .map(|i| (i.to_string(), self.var(&i.to_string())))
+            .collect();
+        for i in 0..=9usize {
+            let v = args.get(i).filter(|a| a.exact).map(|a| a.text.clone());
+            self.set_var(&i.to_string(), v);
+        }
+        self.walk_nested(text, fragment);
         for (n, v) in saved_vars {
             self.set_var(&n, v);
         }
@@ -376,9 +484,28 @@ impl<'a> Walker<'a> {
     pub fn procsub_output(&self, id: usize) -> Feed {
         self.procsubs
             .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, f)| f.clone())
+            .find(|(i, ..)| *i == id)
+            .map(|(_, f, _)| f.clone())
             .unwrap_or(Feed::Opaque)
+    }
+
+    /// Walks an output process substitution (`>(sh)`) again, now knowing
+    /// what is written into it.
+    pub fn feed_procsub(&mut self, id: usize, feed: &Feed) {
+        if matches!(feed, Feed::None | Feed::Opaque) {
+            return;
+        }
+        let Some(script) = self
+            .procsubs
+            .iter()
+            .find(|(i, ..)| *i == id)
+            .map(|(_, _, s)| std::rc::Rc::clone(s))
+        else {
+            return;
+        };
+        self.nest += 1;
+        self.walk_script(&script, feed);
+        self.nest -= 1;
     }
 
     /// Walks the command substitutions inside a word: they run first.
@@ -395,7 +522,9 @@ impl<'a> Walker<'a> {
                     let out = self.walk_script(script, &Feed::None);
                     self.nest -= 1;
                     if self.procsubs.len() < 64 {
-                        self.procsubs.push((script as *const _ as usize, out));
+                        let id = script as *const _ as usize;
+                        self.procsubs
+                            .push((id, out, std::rc::Rc::new(script.clone())));
                     }
                 }
                 Seg::Param {
@@ -446,7 +575,10 @@ impl<'a> Walker<'a> {
         match r.op {
             RedirOp::In if r.fd == Some(0) => {
                 let a = self.expand_one(&r.target, fragment);
-                if self.downloads.contains(&a.text) {
+                if let Some(id) = a.procsub {
+                    // `bash < <(curl ...)`: stdin is what the substitution outputs.
+                    Some(self.procsub_output(id))
+                } else if crate::feeds::is_downloaded(self, &a.text) {
                     Some(Feed::Tainted(format!(
                         "file {} downloaded earlier",
                         a.display()
@@ -483,6 +615,22 @@ impl<'a> Walker<'a> {
 
     fn walk_simple(&mut self, s: &Simple, feed: &Feed) -> Feed {
         let frag = s.text.as_str();
+        // Loops and function calls walk bodies again: bound the total so a
+        // short command cannot make the walk slow.
+        self.walked += 1;
+        if self.walked > MAX_WALKED {
+            if !self.limit_hit {
+                self.limit_hit = true;
+                self.find(
+                    Category::ParseErrors,
+                    format!(
+                        "command too complex to judge (more than {MAX_WALKED} commands to walk)"
+                    ),
+                    "",
+                );
+            }
+            return Feed::Opaque;
+        }
         for a in &s.assigns {
             for w in &a.values {
                 self.walk_word_subs(w);
@@ -502,7 +650,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let saved = (!s.words.is_empty()).then(|| self.vars.clone());
+        let saved = (!s.words.is_empty() && !s.assigns.is_empty()).then(|| self.vars.clone());
         for a in &s.assigns {
             let value = if a.array {
                 None
@@ -532,12 +680,14 @@ impl<'a> Walker<'a> {
         }
         let mut feed = feed.clone();
         let mut stdout_file: Option<Option<String>> = None;
+        let mut stdout_procsub: Option<usize> = None;
         for r in &s.redirs {
             if let Some(f) = self.redirect(frag, r) {
                 feed = f;
             }
             if matches!(r.op, RedirOp::Out | RedirOp::Append) && matches!(r.fd, None | Some(1)) {
                 let a = self.expand_one(&r.target, frag);
+                stdout_procsub = a.procsub;
                 stdout_file = Some(a.exact.then_some(a.text));
             }
         }
@@ -549,6 +699,10 @@ impl<'a> Walker<'a> {
         self.cur = None;
         if let Some(v) = saved {
             self.vars = v;
+        }
+        if let Some(id) = stdout_procsub {
+            // `echo 'rm -rf /' > >(sh)`: the output feeds that script.
+            self.feed_procsub(id, &out);
         }
         match stdout_file {
             Some(file) => {
@@ -582,10 +736,19 @@ impl<'a> Walker<'a> {
                 return Feed::Opaque;
             }
             let a0 = &args[0];
-            let prog = if a0.exact {
+            let prog = if a0.exact && !a0.computed {
                 a0.text.clone()
             } else if let Some(h) = &a0.hint {
                 h.clone()
+            } else if let Some(base) = a0
+                .text
+                .rsplit_once('/')
+                .map(|(_, b)| b)
+                .filter(|b| !b.is_empty() && !b.chars().any(expand::is_marker))
+            {
+                // `"$VENV/bin/python"`, `$(dirname "$0")/run.sh`: the
+                // directory is unknown but the program is not.
+                base.to_string()
             } else {
                 self.find(
                     Category::HiddenExecution,
@@ -598,10 +761,19 @@ impl<'a> Walker<'a> {
                 return Feed::Opaque;
             };
             let name = basename(&prog).to_string();
-            self.cur = Some(CmdCtx {
-                program: name.clone(),
-                args: args[1..].to_vec(),
-            });
+            if prog.contains('/') && crate::feeds::is_downloaded(self, &prog) {
+                self.find(
+                    Category::HiddenExecution,
+                    format!("runs {prog}, written from downloaded content"),
+                    frag,
+                );
+            }
+            if self.keep_ctx {
+                self.cur = Some(CmdCtx {
+                    program: name.clone(),
+                    args: args[1..].to_vec(),
+                });
+            }
             crate::rules::check(self, &name, &args[1..], frag);
             match wrappers::step(self, &name, &args, &feed, frag) {
                 wrappers::Step::Next(next, f) => {
@@ -613,7 +785,7 @@ impl<'a> Walker<'a> {
             }
         }
         let name = basename(&args[0].text).to_string();
-        let name = if args[0].exact {
+        let name = if args[0].exact && !args[0].computed {
             name
         } else {
             args[0].hint.clone().unwrap_or(name)

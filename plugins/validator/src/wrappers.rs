@@ -1,14 +1,13 @@
 //! Looking through wrappers to the program really run.
 //!
-//! `sudo`, `env`, `timeout`, `nohup`, `xargs`, `busybox` and friends run
-//! their arguments as a command; `bash -c`, `eval`, `ssh host`, `su -c`,
-//! `watch`, `trap` and `alias` run a string as shell code, which is parsed
-//! and judged like the outer command (to a bounded depth). A string that
-//! cannot be seen (`bash -c "$X"`) is hidden execution.
+//! `sudo`, `env`, `timeout`, `nohup`, `xargs`, `busybox`, `kubectl exec`,
+//! `parallel` and friends run their arguments as a command: this module
+//! finds that command (and what it reads on stdin). Programs that run a
+//! *string* as shell code are in `shells.rs`.
 
 use crate::args;
-use crate::category::Category;
 use crate::expand::Arg;
+use crate::shells::{self, shell_string, stdin_then_done};
 use crate::walk::{Feed, Walker};
 
 /// What to do after looking at one program.
@@ -21,16 +20,11 @@ pub enum Step {
     Exec,
 }
 
-/// Shells whose `-c` runs a string and which read a script from stdin.
-pub const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "rbash", "fish", "tcsh", "csh",
-    "pdksh", "oksh", "loksh", "posh", "pwsh",
-];
-
 /// Wrappers that take options and then a command: (name, short options
 /// with a value, long options with a value, operands before the command).
 const SIMPLE: &[(&str, &str, &[&str], usize)] = &[
     ("nohup", "", &[], 0),
+    ("coproc", "", &[], 0),
     ("nice", "n", &["adjustment"], 0),
     ("timeout", "ks", &["kill-after", "signal"], 1),
     ("stdbuf", "ioe", &["input", "output", "error"], 0),
@@ -110,12 +104,12 @@ const SIMPLE: &[(&str, &str, &[&str], usize)] = &[
     ("sem", "", &[], 0),
 ];
 
-fn rest(args: &[Arg], from: usize) -> Vec<Arg> {
+pub(crate) fn rest(args: &[Arg], from: usize) -> Vec<Arg> {
     args.get(from..).map(<[Arg]>::to_vec).unwrap_or_default()
 }
 
 /// Where the command starts, given the parsed operands of a wrapper.
-fn after_operands(args: &[Arg], ops: &[&Arg], skip: usize) -> Vec<Arg> {
+pub(crate) fn after_operands(args: &[Arg], ops: &[&Arg], skip: usize) -> Vec<Arg> {
     match ops.get(skip) {
         Some(first) => {
             let idx = args
@@ -125,41 +119,6 @@ fn after_operands(args: &[Arg], ops: &[&Arg], skip: usize) -> Vec<Arg> {
             rest(args, idx)
         }
         None => Vec::new(),
-    }
-}
-
-/// Runs a shell string: literal strings are judged, others are hidden.
-fn shell_string(w: &mut Walker, prog: &str, s: Option<&Arg>, frag: &str) -> Step {
-    match s {
-        Some(a) if a.exact => w.walk_nested(&a.text, frag),
-        Some(a) => w.find(
-            Category::HiddenExecution,
-            format!(
-                "{prog} runs a command string computed at run time ({})",
-                a.display()
-            ),
-            frag,
-        ),
-        None => {}
-    }
-    Step::Done(Feed::Opaque)
-}
-
-/// Judges what a program reads from stdin as a script.
-pub fn stdin_script(w: &mut Walker, prog: &str, feed: &Feed, frag: &str, shell: bool) {
-    match feed {
-        Feed::Literal(t) if shell => w.walk_nested(t, frag),
-        Feed::Tainted(src) => w.find(
-            Category::HiddenExecution,
-            format!("{prog} runs downloaded or decoded content ({src})"),
-            frag,
-        ),
-        Feed::Computed(src) => w.find(
-            Category::HiddenExecution,
-            format!("{prog} runs text computed at run time ({src})"),
-            frag,
-        ),
-        _ => {}
     }
 }
 
@@ -193,8 +152,8 @@ pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -
         }
         return Step::Next(next, feed.clone());
     }
-    if SHELLS.contains(&name) {
-        return shell(w, name, a, feed, frag);
+    if shells::SHELLS.contains(&name) || shells::RUNS_STRINGS.contains(&name) {
+        return shells::step(w, name, a, feed, frag);
     }
     match name {
         "sudo" => sudo(w, a, feed, frag),
@@ -211,113 +170,25 @@ pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -
             Step::Next(after_operands(a, &o.operands, 0), feed.clone())
         }
         "xargs" => xargs(w, a, feed, frag),
-        "eval" => {
-            if a.iter().all(|x| x.exact) {
-                let text: Vec<&str> = a.iter().map(|x| x.text.as_str()).collect();
-                w.walk_nested(&text.join(" "), frag);
-            } else {
-                let shown: Vec<String> = a.iter().map(Arg::display).collect();
-                w.find(
-                    Category::HiddenExecution,
-                    format!("eval of text computed at run time ({})", shown.join(" ")),
-                    frag,
-                );
-            }
-            Step::Done(Feed::Opaque)
-        }
-        "ssh" => {
-            let o = args::parse(a, "bcDEeFIiJLlmOopQRSWw", &[], true);
-            let cmd = o.operands.get(1..).unwrap_or(&[]);
-            if cmd.is_empty() {
-                stdin_script(w, "ssh", feed, frag, true);
-                return Step::Done(Feed::Opaque);
-            }
-            if cmd.iter().all(|x| x.exact) {
-                let text: Vec<&str> = cmd.iter().map(|x| x.text.as_str()).collect();
-                w.walk_nested(&text.join(" "), frag);
-            } else {
-                w.find(
-                    Category::HiddenExecution,
-                    "ssh runs a remote command computed at run time",
-                    frag,
-                );
-            }
-            Step::Done(Feed::Opaque)
-        }
-        "su" | "runuser" | "sg" => {
-            let o = args::parse(
-                a,
-                "cgGsuw",
-                &[
-                    "command",
-                    "session-command",
-                    "group",
-                    "supp-group",
-                    "shell",
-                    "user",
-                    "whitelist-environment",
-                ],
-                false,
-            );
-            if let Some((_, c)) = o
-                .values
-                .iter()
-                .find(|(n, _)| n == "c" || n == "command" || n == "session-command")
-            {
-                let c = (*c).clone();
-                return shell_string(w, name, Some(&c), frag);
-            }
-            if let Some((_, v)) = o
-                .inline_values
-                .iter()
-                .find(|(n, _)| n == "command" || n == "c")
-            {
-                return shell_string(w, name, Some(&Arg::lit(v)), frag);
-            }
-            if name == "runuser" && o.value("u").is_some() {
-                let o2 = args::parse(a, "ug", &["user", "group"], true);
-                return Step::Next(after_operands(a, &o2.operands, 0), feed.clone());
-            }
-            if name == "sg" && o.operands.len() >= 2 {
-                let cmd = o.operands[1].clone();
-                return shell_string(w, name, Some(&cmd), frag);
-            }
-            stdin_then_done(w, name, feed, frag)
-        }
-        "watch" => {
-            let o = args::parse(a, "nqd", &["interval", "differences"], true);
-            let cmd = after_operands(a, &o.operands, 0);
-            if o.short('x') || o.long("exec") {
-                return Step::Next(cmd, Feed::None);
-            }
-            join_string(w, name, &cmd, frag)
-        }
-        "script" => {
-            let o = args::parse(
-                a,
-                "cEIOBT",
-                &[
-                    "command",
-                    "echo",
-                    "log-in",
-                    "log-out",
-                    "log-io",
-                    "log-timing",
-                ],
-                false,
-            );
-            match o.value("c").or_else(|| o.value("command")) {
-                Some(c) => {
-                    let arg = o
-                        .values
-                        .iter()
-                        .find(|(n, _)| n == "c" || n == "command")
-                        .map(|(_, a)| (*a).clone())
-                        .unwrap_or_else(|| Arg::lit(&c));
-                    shell_string(w, name, Some(&arg), frag)
-                }
+        "kubectl" | "oc" if a.first().is_some_and(|x| x.text == "exec") => {
+            // `kubectl exec POD -- CMD...`: CMD runs in the pod.
+            match a.iter().position(|x| x.text == "--") {
+                Some(i) => Step::Next(a[i + 1..].to_vec(), feed.clone()),
                 None => Step::Done(Feed::Opaque),
             }
+        }
+        "docker" | "podman" | "nerdctl" if a.first().is_some_and(|x| x.text == "exec") => {
+            let o = args::parse(
+                &a[1..],
+                "euw",
+                &["env", "env-file", "user", "workdir", "detach-keys"],
+                true,
+            );
+            let next = after_operands(&a[1..], &o.operands, 1);
+            if next.is_empty() {
+                return Step::Done(Feed::Opaque);
+            }
+            Step::Next(next, feed.clone())
         }
         "flock" => {
             let o = args::parse(
@@ -341,140 +212,68 @@ pub fn step(w: &mut Walker, name: &str, args: &[Arg], feed: &Feed, frag: &str) -
             }
             Step::Next(next, feed.clone())
         }
-        "trap" => {
-            if let Some(first) = a.first()
-                && !first.text.starts_with('-')
-            {
-                return shell_string(w, name, Some(first), frag);
+        "parallel" => {
+            // `parallel CMD ::: ARGS`: CMD runs once per argument.
+            let Some(sep) = a.iter().position(|x| x.text == ":::") else {
+                return Step::Done(Feed::Opaque);
+            };
+            let o = args::parse(
+                &a[..sep],
+                "jSPnNLlIdEaX",
+                &[
+                    "jobs",
+                    "sshlogin",
+                    "max-args",
+                    "delimiter",
+                    "arg-file",
+                    "replace",
+                ],
+                true,
+            );
+            let cmd = after_operands(&a[..sep], &o.operands, 0);
+            if cmd.is_empty() {
+                return Step::Done(Feed::Opaque);
             }
-            Step::Done(Feed::Opaque)
-        }
-        "alias" => {
-            for x in a {
-                if let Some((_, v)) = x.text.split_once('=')
-                    && x.exact
-                {
-                    w.walk_nested(v, frag);
+            for item in a[sep + 1..]
+                .iter()
+                .take_while(|x| !x.text.starts_with(":::"))
+                .take(16)
+            {
+                let mut run: Vec<Arg> = Vec::new();
+                let mut used = false;
+                for x in &cmd {
+                    if x.text.contains("{}") {
+                        let mut y = x.clone();
+                        y.text = x.text.replace("{}", &item.text);
+                        y.exact = x.exact && item.exact;
+                        run.push(y);
+                        used = true;
+                    } else {
+                        run.push(x.clone());
+                    }
+                }
+                if !used {
+                    run.push(item.clone());
+                }
+                // parallel hands the composed line to a shell.
+                if run.iter().all(|x| x.exact) {
+                    let text: Vec<&str> = run.iter().map(|x| x.text.as_str()).collect();
+                    w.walk_nested(&text.join(" "), frag);
+                } else {
+                    w.eval_argv(run, &Feed::None, frag, false);
                 }
             }
             Step::Done(Feed::Opaque)
         }
-        "at" | "batch" => {
-            stdin_script(w, name, feed, frag, true);
-            Step::Done(Feed::Opaque)
+        "screen" => {
+            let o = args::parse(a, "SctpTXehLlr", &[], true);
+            let next = after_operands(a, &o.operands, 0);
+            if next.is_empty() {
+                return Step::Done(Feed::Opaque);
+            }
+            Step::Next(next, feed.clone())
         }
         _ => Step::Exec,
-    }
-}
-
-fn stdin_then_done(w: &mut Walker, name: &str, feed: &Feed, frag: &str) -> Step {
-    stdin_script(w, name, feed, frag, true);
-    Step::Done(Feed::Opaque)
-}
-
-/// Commands that join their arguments into a shell string (`watch`).
-fn join_string(w: &mut Walker, name: &str, cmd: &[Arg], frag: &str) -> Step {
-    if cmd.is_empty() {
-        return Step::Done(Feed::Opaque);
-    }
-    if cmd.iter().all(|x| x.exact) {
-        let text: Vec<&str> = cmd.iter().map(|x| x.text.as_str()).collect();
-        w.walk_nested(&text.join(" "), frag);
-        Step::Done(Feed::Opaque)
-    } else {
-        shell_string(w, name, Some(&Arg::unknown()), frag)
-    }
-}
-
-fn shell(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> Step {
-    let mut i = 0;
-    let mut has_c = false;
-    let mut stdin = false;
-    while i < a.len() {
-        let t = a[i].text.as_str();
-        if t == "--" || t == "-" {
-            i += 1;
-            break;
-        }
-        if let Some(long) = t.strip_prefix("--") {
-            if matches!(long, "rcfile" | "init-file") {
-                i += 1;
-            }
-            if long == "command" {
-                has_c = true;
-            }
-            i += 1;
-            continue;
-        }
-        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 && a[i].exact {
-            for c in t[1..].chars() {
-                match c {
-                    'c' => has_c = true,
-                    's' => stdin = true,
-                    'o' | 'O' => i += 1,
-                    _ => {}
-                }
-            }
-            i += 1;
-            continue;
-        }
-        break;
-    }
-    let operand = a.get(i);
-    if has_c {
-        if operand.is_none() {
-            w.find(
-                Category::ParseErrors,
-                format!("{name} -c without a command"),
-                frag,
-            );
-            return Step::Done(Feed::Opaque);
-        }
-        return shell_string(w, name, operand, frag);
-    }
-    match operand {
-        Some(op) if !stdin => {
-            script_file(w, name, op, frag);
-        }
-        _ => stdin_script(w, name, feed, frag, true),
-    }
-    Step::Done(Feed::Opaque)
-}
-
-/// A script run from a file: judged only for where the file came from.
-pub fn script_file(w: &mut Walker, prog: &str, op: &Arg, frag: &str) {
-    if let Some(id) = op.procsub {
-        match w.procsub_output(id) {
-            Feed::Literal(t) => w.walk_nested(&t, frag),
-            Feed::Tainted(src) | Feed::Computed(src) => w.find(
-                Category::HiddenExecution,
-                format!("{prog} runs a process substitution that outputs hidden content ({src})"),
-                frag,
-            ),
-            _ => {}
-        }
-    } else if w.downloads.contains(&op.text) {
-        w.find(
-            Category::HiddenExecution,
-            format!(
-                "{prog} runs {}, written from downloaded or decoded content",
-                op.display()
-            ),
-            frag,
-        );
-    } else if !op.exact
-        && !op
-            .text
-            .starts_with(|c: char| c == '/' || c == '.' || c.is_alphanumeric())
-    {
-        w.find(
-            Category::HiddenExecution,
-            format!(
-                "{prog} runs a script whose name is computed at run time ({})",
-                op.display()
-            ),
-            frag,
-        );
     }
 }
 

@@ -60,6 +60,17 @@ fn critical(np: &NPath, kind: Kind) -> Option<String> {
     let comps: Vec<&str> = np.comps.iter().map(String::as_str).collect();
     match comps.as_slice() {
         ["boot", _, ..] => Some(format!("boot file {}", np.display())),
+        ["boot"] if kind == (Kind::Delete { recursive: true }) => {
+            Some("every boot file (/boot)".to_string())
+        }
+        ["etc"] if kind == (Kind::Delete { recursive: true }) => {
+            Some("every file in /etc".to_string())
+        }
+        ["var", "spool", "cron", ..] | ["var", "spool", "cron", "crontabs", ..]
+            if kind != Kind::Create =>
+        {
+            Some(format!("cron jobs {}", np.display()))
+        }
         ["etc", f] if is_broad(f) => Some(format!("every file in /etc ({})", np.display())),
         ["etc", "pam.d"] => Some(np.display()),
         ["bin" | "sbin", f] | ["usr", "bin" | "sbin", f] => {
@@ -105,8 +116,13 @@ fn audit_log(np: &NPath) -> Option<String> {
     let hit = match comps.as_slice() {
         ["var", "log", "audit", ..]
         | ["var", "log", "journal", ..]
-        | ["run", "log", "journal", ..] => true,
-        ["var", "log", f] => LOGS.iter().any(|l| f.starts_with(l)) || is_broad(f),
+        | ["run", "log", "journal", ..]
+        | ["var", "log"] => true,
+        ["var", "log", f] => {
+            LOGS.iter().any(|l| f.starts_with(l))
+                || is_broad(f)
+                || crate::path::may_match_any(f, LOGS)
+        }
         ["var", "run", "utmp"] | ["run", "utmp"] => true,
         _ => false,
     };
@@ -116,10 +132,21 @@ fn audit_log(np: &NPath) -> Option<String> {
 pub fn on_effect(w: &mut Walker, kind: Kind, np: &NPath, alt: bool, frag: &str) {
     let note = super::alt_note(alt);
     let verb = kind.verb();
-    if kind == Kind::Append {
+    if matches!(kind, Kind::Append | Kind::Create) {
         return;
     }
-    if kind == Kind::Modify && account_file(np).is_none() {
+    // In-place edits are ordinary administration, except on the account
+    // databases, where one bad edit locks everybody out.
+    let account_db = np.base == Base::Root
+        && matches!(
+            np.comps
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["etc", "passwd" | "shadow" | "group" | "gshadow" | "sudoers"]
+        );
+    if kind == Kind::Modify && !account_db {
         return;
     }
     if let Some(c) = critical(np, kind) {
@@ -128,6 +155,37 @@ pub fn on_effect(w: &mut Walker, kind: Kind, np: &NPath, alt: bool, frag: &str) 
         && let Some(l) = audit_log(np)
     {
         w.find(Category::CriticalFiles, format!("{verb} {l}{note}"), frag);
+    }
+}
+
+/// True when a journal vacuum keeps less than a day, 10 MB or two files
+/// (unreadable values count as wiping).
+fn wipes_journal(opt: &str, v: &str) -> bool {
+    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let unit = v[digits.len()..].trim().to_ascii_lowercase();
+    let Ok(n) = digits.parse::<u64>() else {
+        return true;
+    };
+    match opt {
+        "vacuum-files" => n < 2,
+        "vacuum-size" => {
+            let bytes = match unit.as_str() {
+                "" | "b" => n,
+                "k" | "kb" | "kib" => n * 1024,
+                "m" | "mb" | "mib" => n * 1024 * 1024,
+                _ => u64::MAX,
+            };
+            bytes < 10 * 1024 * 1024
+        }
+        _ => {
+            let secs = match unit.as_str() {
+                "" | "s" | "sec" | "second" | "seconds" => n,
+                "m" | "min" | "minute" | "minutes" => n * 60,
+                "h" | "hour" | "hours" => n * 3600,
+                _ => u64::MAX,
+            };
+            secs < 86_400
+        }
     }
 }
 
@@ -144,13 +202,25 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
             }
         }
         "journalctl" => {
-            let o = args::parse(a, "", &[], false);
-            if o.long_prefix("vacuum") {
-                w.find(
-                    Category::CriticalFiles,
-                    "journalctl --vacuum deletes the system journal",
-                    frag,
-                );
+            let o = args::parse(
+                a,
+                "",
+                &["vacuum-time", "vacuum-size", "vacuum-files"],
+                false,
+            );
+            for (n, v) in o
+                .values
+                .iter()
+                .map(|(n, v)| (n.clone(), v.text.clone()))
+                .chain(o.inline_values.iter().cloned())
+            {
+                if n.starts_with("vacuum") && wipes_journal(&n, &v) {
+                    w.find(
+                        Category::CriticalFiles,
+                        format!("journalctl --{n}={v} wipes the system journal"),
+                        frag,
+                    );
+                }
             }
         }
         "auditctl" => {

@@ -16,7 +16,10 @@ const HARMLESS: &[&str] = &[
     "null", "zero", "full", "random", "urandom", "stdin", "stdout", "stderr", "tty", "console",
     "ptmx", "kmsg", "log",
 ];
+/// (`st*`/`nst*` are tape drives: writing a backup to them is their job.)
 const HARMLESS_PREFIX: &[&str] = &[
+    "st",
+    "nst",
     "tty",
     "pts",
     "fd",
@@ -84,7 +87,39 @@ fn is_mkfs(name: &str) -> bool {
         )
 }
 
+/// Programs this module looks at (everything else returns at once).
+fn relevant(name: &str) -> bool {
+    is_mkfs(name)
+        || matches!(
+            name,
+            "wipefs"
+                | "blkdiscard"
+                | "sgdisk"
+                | "fdisk"
+                | "gdisk"
+                | "cfdisk"
+                | "cgdisk"
+                | "sfdisk"
+                | "parted"
+                | "hdparm"
+                | "nvme"
+                | "badblocks"
+                | "cryptsetup"
+                | "mdadm"
+                | "pvcreate"
+                | "pvremove"
+                | "vgremove"
+                | "lvremove"
+                | "zpool"
+                | "zfs"
+                | "flashrom"
+        )
+}
+
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
+    if !relevant(name) {
+        return;
+    }
     let o = args::parse(a, "", &[], false);
     if o.long("help") || o.long("version") {
         return;

@@ -72,6 +72,9 @@ pub fn check(w: &mut Walker, a: &[Arg], frag: &str) -> Feed {
         starts.push(Arg::lit("."));
     }
     let mut filtered = false;
+    // With only `-name PATTERN` filters, `{}` stands for `START/PATTERN`.
+    let mut name_pat: Option<String> = None;
+    let mut other_filter = false;
     let mut delete = false;
     let mut execs: Vec<Vec<Arg>> = Vec::new();
     while i < a.len() {
@@ -84,6 +87,11 @@ pub fn check(w: &mut Walker, a: &[Arg], frag: &str) -> Feed {
                 && v.len() <= 3)
             {
                 filtered = true;
+                if matches!(t, "-name" | "-iname") && name_pat.is_none() && !v.contains('/') {
+                    name_pat = Some(v.to_string());
+                } else {
+                    other_filter = true;
+                }
             }
             i += 1;
         } else if WITH_VALUE.contains(&t) {
@@ -100,18 +108,30 @@ pub fn check(w: &mut Walker, a: &[Arg], frag: &str) -> Feed {
             execs.push(cmd);
         }
     }
+    // What `{}` (and `-delete`) stands for: the start itself when nothing
+    // filters, `START/PATTERN` for a single `-name`, else nothing known.
+    let target = |s: &Arg| -> Option<Arg> {
+        if !filtered {
+            return Some(s.clone());
+        }
+        match (&name_pat, other_filter) {
+            (Some(p), false) => {
+                let mut t = s.clone();
+                t.text = format!("{}/{p}", s.text.trim_end_matches('/'));
+                t.alt = None;
+                Some(t)
+            }
+            _ => None,
+        }
+    };
     if delete {
         for s in &starts {
-            let kind = Kind::Delete {
-                recursive: !filtered,
-            };
-            w.check_effect(
-                &Effect {
-                    kind,
-                    arg: s.clone(),
-                },
-                frag,
-            );
+            if let Some(t) = target(s) {
+                let kind = Kind::Delete {
+                    recursive: !filtered,
+                };
+                w.check_effect(&Effect { kind, arg: t }, frag);
+            }
         }
     }
     for cmd in execs {
@@ -120,18 +140,18 @@ pub fn check(w: &mut Walker, a: &[Arg], frag: &str) -> Feed {
             continue;
         }
         for s in starts.iter().take(4) {
+            let t = target(s);
             let run: Vec<Arg> = cmd
                 .iter()
-                .map(|x| {
-                    if x.text.contains("{}") && !filtered {
+                .map(|x| match &t {
+                    Some(t) if x.text.contains("{}") => {
                         let mut y = x.clone();
-                        y.text = x.text.replace("{}", &s.text);
-                        y.alt = s.alt.clone().filter(|_| x.text == "{}");
-                        y.exact = x.exact && s.exact;
+                        y.text = x.text.replace("{}", &t.text);
+                        y.alt = t.alt.clone().filter(|_| x.text == "{}");
+                        y.exact = x.exact && t.exact;
                         y
-                    } else {
-                        x.clone()
                     }
+                    _ => x.clone(),
                 })
                 .collect();
             w.eval_argv(run, &Feed::None, frag, !filtered);

@@ -65,6 +65,16 @@ fn has_background(s: &Script) -> bool {
 }
 
 pub fn check_loop(w: &mut Walker, kw: Kw, bodies: &[Script]) {
+    if kw == Kw::Loop {
+        if bodies.first().is_some_and(has_background) {
+            w.find(
+                Category::ForkBomb,
+                "endless loop starting background processes",
+                "for ((;;)); do … & done",
+            );
+        }
+        return;
+    }
     let (Some(cond), Some(body)) = (bodies.first(), bodies.get(1)) else {
         return;
     };
@@ -80,6 +90,46 @@ pub fn check_loop(w: &mut Walker, kw: Kw, bodies: &[Script]) {
             "while true; do … & done",
         );
     }
+}
+
+/// A fork bomb in text that does not parse (`:(){:|:&};:` lacks the blank
+/// bash needs after `{`): a name defined with `()` whose body calls itself
+/// through a pipe or in the background.
+pub fn in_raw_text(text: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("()") {
+        let at = from + i;
+        from = at + 2;
+        // The name runs back to the previous blank or operator (which may
+        // be a multi-byte blank: step over the whole character).
+        let name_start = text[..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| {
+                c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '{' | '}')
+            })
+            .map_or(0, |(p, c)| p + c.len_utf8());
+        let name = text[name_start..at].trim_start_matches("function").trim();
+        if name.is_empty() {
+            continue;
+        }
+        let rest = &text[from..];
+        let Some(open) = rest.find('{') else { continue };
+        let body_end = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let body: String = rest[open + 1..body_end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let piped = body.contains(&format!("{name}|{name}"));
+        let bg = body.contains(&format!("{name}&"));
+        if piped || bg {
+            return Some(name.to_string());
+        }
+        if from > 4096 {
+            break;
+        }
+    }
+    None
 }
 
 /// Interpreter code that forks in a loop (`perl -e 'fork while fork'`).

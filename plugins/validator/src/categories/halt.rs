@@ -9,6 +9,9 @@ use crate::walk::Walker;
 
 /// systemd targets that stop the system or drop it to single-user mode.
 const HALT_TARGETS: &[&str] = &[
+    "runlevel0.target",
+    "runlevel1.target",
+    "runlevel6.target",
     "poweroff.target",
     "reboot.target",
     "halt.target",
@@ -62,6 +65,26 @@ fn kill(w: &mut Walker, a: &[Arg], frag: &str) {
         return;
     }
     for t in a.get(i..).unwrap_or(&[]) {
+        if let Some(words) = &t.sub_cmd {
+            // `kill $(pidof sshd)`, `kill $(pgrep -x init)`.
+            let names: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+            // SIGHUP only makes sshd reload its configuration.
+            let reload = matches!(sig.as_str(), "HUP" | "1");
+            if !reload
+                && names
+                    .iter()
+                    .any(|n| matches!(*n, "sshd" | "ssh" | "dropbear") || n.contains("sshd.pid"))
+            {
+                w.find(
+                    Category::RemoteAccess,
+                    format!("kill -{sig} of the SSH server"),
+                    frag,
+                );
+            } else if names.iter().any(|n| matches!(*n, "init" | "systemd" | "1")) {
+                w.find(Category::SystemHalt, format!("kill -{sig} of init"), frag);
+            }
+            continue;
+        }
         match t.text.as_str() {
             "-1" => w.find(
                 Category::SystemHalt,
@@ -79,8 +102,28 @@ fn kill(w: &mut Walker, a: &[Arg], frag: &str) {
 }
 
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
+    if !matches!(
+        name,
+        "shutdown"
+            | "reboot"
+            | "halt"
+            | "poweroff"
+            | "openrc-shutdown"
+            | "uadmin"
+            | "kexec"
+            | "init"
+            | "telinit"
+            | "systemctl"
+            | "loginctl"
+            | "kill"
+            | "killall5"
+            | "pkill"
+            | "killall"
+    ) {
+        return;
+    }
     let o = args::parse(a, "", &[], false);
-    if o.long("help") || o.long("version") {
+    if o.long("help") || o.long("version") || o.long("dry-run") {
         return;
     }
     let first = o.operands.first().map(|x| x.text.as_str()).unwrap_or("");

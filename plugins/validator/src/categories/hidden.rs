@@ -2,34 +2,15 @@
 //! downloaded or decoded bytes piped into an interpreter, `<(curl ...)`,
 //! interpreter code computed at run time. Also scans literal interpreter
 //! code for shell-outs (`os.system("...")`, backticks, `system(...)`) and
-//! recursive deletes, which are then judged like any command. Finally it
-//! decides what each program writes to its stdout, for the next stage.
+//! for deletes and writes of literal paths, which are then judged like any
+//! command. What each program writes to stdout is decided in `feeds.rs`.
 
 use crate::args;
 use crate::category::Category;
 use crate::effects::{Effect, Kind};
 use crate::expand::Arg;
+use crate::shells::{script_file, stdin_script};
 use crate::walk::{Feed, Walker};
-use crate::wrappers::{script_file, stdin_script};
-
-/// Programs that fetch bytes from the network.
-const DOWNLOADERS: &[&str] = &[
-    "curl",
-    "wget",
-    "fetch",
-    "aria2c",
-    "http",
-    "https",
-    "xh",
-    "lwp-request",
-    "GET",
-    "nc",
-    "ncat",
-    "netcat",
-    "socat",
-    "wget2",
-    "tftp",
-];
 
 /// The flags that introduce inline code, per interpreter.
 fn code_flags(name: &str) -> Option<&'static str> {
@@ -45,22 +26,6 @@ fn code_flags(name: &str) -> Option<&'static str> {
 
 fn is_awk(name: &str) -> bool {
     matches!(name, "awk" | "gawk" | "mawk" | "nawk")
-}
-
-/// Decoders whose output is code nobody has seen.
-fn is_decoder(name: &str, o: &args::Opts) -> bool {
-    match name {
-        "base64" | "base32" | "basenc" | "gbase64" => {
-            o.short('d') || o.short('D') || o.long("decode")
-        }
-        "xxd" => o.short('r') || o.long("revert"),
-        "uudecode" | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "gunzip" | "bunzip2" | "unxz"
-        | "lzcat" | "unzstd" | "brotli" => true,
-        "gzip" | "bzip2" | "xz" | "zstd" | "lz4" => o.short('d') || o.long("decompress"),
-        "openssl" => o.short('d') || o.long("d"),
-        "rev" => true,
-        _ => false,
-    }
 }
 
 /// Names after which a string literal is run as a shell command.
@@ -82,6 +47,20 @@ const SHELL_OUTS: &[&str] = &[
     "proc_open",
     "execute",
     "qx",
+];
+
+/// Names after which a string literal is a file deleted.
+const FILE_DELETES: &[&str] = &["remove", "unlink", "unlinkSync", "rmdir", "delete"];
+
+/// Names after which a string literal is a file written (`open` only with a
+/// writing mode).
+const FILE_WRITES: &[&str] = &[
+    "open",
+    "writeFileSync",
+    "writeFile",
+    "write_text",
+    "write_bytes",
+    "truncate",
 ];
 
 /// Names after which a string literal is a path deleted recursively.
@@ -125,9 +104,39 @@ fn string_literal(s: &str) -> Option<(String, usize)> {
 /// The shell commands and paths named in literal interpreter code.
 fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
     super::fork_bomb::check_code(w, lang, code, frag);
+    const RUNS: &[&str] = &["exec(", "eval(", "exec ", "eval ", "compile(", "Function("];
+    const HIDES: &[&str] = &[
+        "b64decode",
+        "base64",
+        "decode(",
+        "fromhex",
+        "unhexlify",
+        "urlopen",
+        "requests.get",
+        "urllib",
+        "fetch(",
+        "http.get",
+        "LWP::",
+        "Net::HTTP",
+        "open-uri",
+        "decompress",
+        "pack(",
+    ];
+    if RUNS.iter().any(|r| code.contains(r)) && HIDES.iter().any(|h| code.contains(h)) {
+        w.find(
+            Category::HiddenExecution,
+            format!("{lang} code runs decoded or downloaded content"),
+            frag,
+        );
+    }
     let mut nested: Vec<String> = Vec::new();
-    let mut trees: Vec<String> = Vec::new();
-    for (list, is_shell) in [(SHELL_OUTS, true), (TREE_DELETES, false)] {
+    let mut effects: Vec<(Kind, String)> = Vec::new();
+    for (list, action) in [
+        (SHELL_OUTS, None),
+        (TREE_DELETES, Some(Kind::Delete { recursive: true })),
+        (FILE_DELETES, Some(Kind::Delete { recursive: false })),
+        (FILE_WRITES, Some(Kind::Overwrite)),
+    ] {
         for name in list {
             let mut from = 0;
             while let Some(i) = code[from..].find(name) {
@@ -156,15 +165,23 @@ fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
                     if !found.is_empty() {
                         found = vec![found.join(" ")];
                     }
-                } else if let Some((s, _)) = string_literal(rest) {
-                    found.push(s);
+                } else if let Some((s, used)) = string_literal(rest) {
+                    // `open(path, "w")`: only a writing mode counts.
+                    let writes = *name != "open"
+                        || rest[used..]
+                            .trim_start()
+                            .strip_prefix(',')
+                            .and_then(|m| string_literal(m.trim_start()))
+                            .is_some_and(|(m, _)| m.contains(['w', 'a', '+']));
+                    if writes {
+                        found.push(s);
+                    }
                 }
-                if is_shell {
-                    nested.extend(found);
-                } else {
-                    trees.extend(found);
+                match action {
+                    None => nested.extend(found),
+                    Some(kind) => effects.extend(found.into_iter().map(|f| (kind, f))),
                 }
-                if nested.len() + trees.len() > 16 {
+                if nested.len() + effects.len() > 16 {
                     break;
                 }
             }
@@ -189,9 +206,9 @@ fn scan_code(w: &mut Walker, lang: &str, code: &str, frag: &str) {
     for n in nested {
         w.walk_code_string(&n, frag);
     }
-    for t in trees {
+    for (kind, t) in effects {
         let e = Effect {
-            kind: Kind::Delete { recursive: true },
+            kind,
             arg: Arg::lit(&t),
         };
         w.check_effect(&e, frag);
@@ -259,6 +276,9 @@ fn interpreter(w: &mut Walker, name: &str, flags: &str, a: &[Arg], feed: &Feed, 
             i += 1;
             continue;
         }
+        if crate::shells::is_stdin_path(&a[i].text) {
+            break;
+        }
         script_file(w, name, &a[i], frag);
         return;
     }
@@ -283,98 +303,6 @@ fn code_arg(w: &mut Walker, name: &str, code: &Arg, frag: &str) {
     }
 }
 
-/// Decodes `echo -e` / `printf` backslash escapes.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            Some('x') => {
-                let mut v = 0u32;
-                let mut n = 0;
-                while n < 2 {
-                    match it.peek().and_then(|d| d.to_digit(16)) {
-                        Some(d) => {
-                            v = v * 16 + d;
-                            it.next();
-                            n += 1;
-                        }
-                        None => break,
-                    }
-                }
-                out.push(char::from_u32(v).unwrap_or('?'));
-            }
-            Some(d @ '0'..='7') => {
-                let mut v = d.to_digit(8).unwrap_or(0);
-                let mut n = if d == '0' { 0 } else { 1 };
-                while n < 3 {
-                    match it.peek().and_then(|d| d.to_digit(8)) {
-                        Some(x) => {
-                            v = v * 8 + x;
-                            it.next();
-                            n += 1;
-                        }
-                        None => break,
-                    }
-                }
-                out.push(char::from_u32(v).unwrap_or('?'));
-            }
-            Some(o) => {
-                out.push('\\');
-                out.push(o);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// What `printf FORMAT ARGS` prints, approximately.
-fn printf(fmt: &str, args: &[&str]) -> String {
-    let fmt = unescape(fmt);
-    let mut out = String::new();
-    let mut k = 0;
-    for _round in 0..16 {
-        let mut it = fmt.chars().peekable();
-        while let Some(c) = it.next() {
-            if c != '%' {
-                out.push(c);
-                continue;
-            }
-            while it
-                .peek()
-                .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | '#' | '+' | ' '))
-            {
-                it.next();
-            }
-            match it.next() {
-                Some('%') => out.push('%'),
-                Some('b') => {
-                    out.push_str(&unescape(args.get(k).copied().unwrap_or("")));
-                    k += 1;
-                }
-                Some(_) => {
-                    out.push_str(args.get(k).copied().unwrap_or(""));
-                    k += 1;
-                }
-                None => out.push('%'),
-            }
-        }
-        if k >= args.len() || k == 0 {
-            break;
-        }
-    }
-    out
-}
-
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> Feed {
     if let Some(flags) = code_flags(name) {
         interpreter(w, name, flags, a, feed, frag);
@@ -394,101 +322,5 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], feed: &Feed, frag: &str) -> 
             None => {}
         }
     }
-    let o = args::parse(a, "", &[], false);
-    match name {
-        "echo" => {
-            let mut escapes = false;
-            let mut rest = a;
-            while let Some(first) = rest.first() {
-                match first.text.as_str() {
-                    "-e" | "-ne" | "-en" => escapes = true,
-                    "-n" | "-E" | "-nE" | "-En" => {}
-                    _ => break,
-                }
-                rest = &rest[1..];
-            }
-            if rest.iter().all(|x| x.exact) {
-                let t = rest
-                    .iter()
-                    .map(|x| x.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Feed::Literal(if escapes { unescape(&t) } else { t })
-            } else {
-                Feed::Computed(rest.iter().map(Arg::display).collect::<Vec<_>>().join(" "))
-            }
-        }
-        "printf" => {
-            let rest = match a.first() {
-                Some(f) if f.text == "--" => &a[1..],
-                _ => a,
-            };
-            if rest.first().is_some_and(|f| f.text == "-v") {
-                return Feed::None;
-            }
-            if rest.iter().all(|x| x.exact) && !rest.is_empty() {
-                let args: Vec<&str> = rest[1..].iter().map(|x| x.text.as_str()).collect();
-                Feed::Literal(printf(&rest[0].text, &args))
-            } else {
-                Feed::Computed(rest.iter().map(Arg::display).collect::<Vec<_>>().join(" "))
-            }
-        }
-        "cat" | "tac" if o.operands.iter().all(|x| x.text == "-") => feed.clone(),
-        _ if DOWNLOADERS.contains(&name) => {
-            let o = args::parse(
-                a,
-                "oOdHXuAeTbrwmCEhFKUY",
-                &[
-                    "output",
-                    "output-document",
-                    "data",
-                    "header",
-                    "request",
-                    "user",
-                    "user-agent",
-                    "referer",
-                    "upload-file",
-                    "config",
-                ],
-                false,
-            );
-            for (n, v) in o.values.iter() {
-                if (n == "o" || n == "output" || n == "O" || n == "output-document")
-                    && v.text != "-"
-                {
-                    w.downloads.push(v.text.clone());
-                }
-            }
-            for (n, v) in o.inline_values.iter() {
-                if (n == "output" || n == "output-document" || n == "o" || n == "O") && v != "-" {
-                    w.downloads.push(v.clone());
-                }
-            }
-            for u in &o.operands {
-                if let Some(b) = u.text.rsplit('/').next().filter(|b| !b.is_empty()) {
-                    w.downloads
-                        .push(b.split(['?', '#']).next().unwrap_or(b).to_string());
-                }
-            }
-            Feed::Tainted(format!("{name} output"))
-        }
-        _ if is_decoder(name, &o) => Feed::Tainted(format!("{name} decoded output")),
-        "cat" | "tac" | "head" | "tail" | "less" | "more" => {
-            if let Some(d) = o.operands.iter().find(|x| w.downloads.contains(&x.text)) {
-                Feed::Tainted(format!("file {} downloaded earlier", d.display()))
-            } else {
-                passthrough(feed)
-            }
-        }
-        _ => passthrough(feed),
-    }
-}
-
-/// Filters keep the taint of what they read.
-fn passthrough(feed: &Feed) -> Feed {
-    match feed {
-        Feed::Tainted(s) => Feed::Tainted(s.clone()),
-        Feed::Computed(s) => Feed::Computed(s.clone()),
-        _ => Feed::Opaque,
-    }
+    crate::feeds::output(w, name, a, feed)
 }

@@ -42,6 +42,32 @@ fn tree_danger(np: &NPath) -> Option<String> {
     }
 }
 
+/// Modes after which sshd (StrictModes) refuses `~/.ssh` or the keys:
+/// writable by group or others, or unreadable by the owner.
+fn loosens_ssh(mode: &str) -> bool {
+    if !mode.is_empty() && mode.chars().all(|c| c.is_ascii_digit()) {
+        let digits: Vec<u32> = mode.chars().filter_map(|c| c.to_digit(8)).collect();
+        let n = digits.len();
+        if n < 3 {
+            return false;
+        }
+        let (u, g, o) = (digits[n - 3], digits[n - 2], digits[n - 1]);
+        return u & 4 == 0 || g & 2 != 0 || o & 2 != 0;
+    }
+    mode.split(',').any(|clause| {
+        let who: String = clause
+            .chars()
+            .take_while(|c| matches!(c, 'u' | 'g' | 'o' | 'a'))
+            .collect();
+        let rest = &clause[who.len()..];
+        let others = who.is_empty() || who.contains(['g', 'o', 'a']);
+        (others && (rest.starts_with('+') || rest.starts_with('=')) && rest.contains('w'))
+            || ((who.is_empty() || who.contains(['u', 'a']))
+                && rest.starts_with('-')
+                && rest.contains('r'))
+    })
+}
+
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str, recursive_ctx: bool) {
     let (sv, lv, skip): (&str, &[&str], usize) = match name {
         "chmod" => ("", &[], 1),
@@ -66,6 +92,25 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str, recursive_ctx: b
     let has_ref = o.inline_values.iter().any(|(n, _)| n == "reference");
     let skip = if has_ref { 0 } else { skip };
     let targets = o.operands.get(skip..).unwrap_or(&[]);
+    if name == "chmod"
+        && !has_ref
+        && let Some(mode) = o.operands.first().filter(|m| loosens_ssh(&m.text))
+    {
+        for t in targets {
+            let Some(np) = w.norm(&t.text) else { continue };
+            if super::remote::is_ssh_keys(&np) {
+                w.find(
+                    Category::RemoteAccess,
+                    format!(
+                        "chmod {} {} makes sshd refuse the keys",
+                        mode.text,
+                        np.display()
+                    ),
+                    frag,
+                );
+            }
+        }
+    }
     for t in targets {
         let variants: Vec<(String, bool)> = t
             .variants()
@@ -89,6 +134,11 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str, recursive_ctx: b
                     format!("{name} of / itself{note}"),
                     frag,
                 );
+            } else if let Some(d) = (np.comps.len() == 1 && name != "setfacl")
+                .then(|| tree_danger(&np))
+                .flatten()
+            {
+                w.find(Category::Permissions, format!("{name} of {d}{note}"), frag);
             } else if let Some(c) = super::critical::account_file(&np) {
                 w.find(
                     Category::Permissions,

@@ -177,7 +177,52 @@ fn nft(w: &mut Walker, a: &[Arg], frag: &str) {
     }
 }
 
+/// Programs this module looks at (everything else returns at once).
+const PROGRAMS: &[&str] = &[
+    "systemctl",
+    "service",
+    "rc-service",
+    "chkconfig",
+    "update-rc.d",
+    "sv",
+    "rc-update",
+    "pkill",
+    "killall",
+    "apt",
+    "apt-get",
+    "aptitude",
+    "yum",
+    "dnf",
+    "zypper",
+    "apk",
+    "pacman",
+    "rpm",
+    "dpkg",
+    "iptables",
+    "ip6tables",
+    "iptables-legacy",
+    "iptables-nft",
+    "ip6tables-legacy",
+    "ip6tables-nft",
+    "nft",
+    "ufw",
+    "firewall-cmd",
+    "ip",
+    "route",
+    "ifdown",
+    "ifconfig",
+    "nmcli",
+    "passwd",
+    "usermod",
+    "chsh",
+    "userdel",
+    "deluser",
+];
+
 pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
+    if a.is_empty() || !PROGRAMS.contains(&name) {
+        return;
+    }
     let ops: Vec<&str> = a
         .iter()
         .filter(|x| !x.text.starts_with('-'))
@@ -307,7 +352,10 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 .map(|x| x.text.as_str())
                 .collect();
             let obj = t.first().copied().unwrap_or("");
-            let down = t.contains(&"down") && obj.starts_with('l');
+            // `ip link set X down`, `ip link del X`, `ip addr del A dev X`.
+            let down = obj.starts_with('l')
+                && (t.contains(&"down") || t.get(1).is_some_and(|v| v.starts_with("del")))
+                || obj.starts_with('a') && t.get(1).is_some_and(|v| v.starts_with("del"));
             let flush = t.contains(&"flush") && (obj.starts_with('a') || obj.starts_with('r'));
             let del_default = obj.starts_with('r')
                 && t.iter().any(|x| x.starts_with("del"))
@@ -319,7 +367,7 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                     .map(|p| p[1])
                     .or_else(|| {
                         t.iter()
-                            .position(|x| *x == "set" || *x == "flush")
+                            .position(|x| *x == "set" || *x == "flush" || x.starts_with("del"))
                             .and_then(|i| t.get(i + 1).copied())
                     });
                 if !iface.is_some_and(is_virtual_iface) {
@@ -333,23 +381,36 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 w.find(Category::RemoteAccess, "ip deletes the default route", frag);
             }
         }
+        "route" if ops.iter().any(|o| o.starts_with("del")) && ops.contains(&"default") => {
+            w.find(
+                Category::RemoteAccess,
+                "route deletes the default route",
+                frag,
+            );
+        }
         "ifdown" | "ifconfig" => {
             let iface = ops.first().copied().unwrap_or("");
             let down = name == "ifdown" || ops.contains(&"down");
-            if down
-                && (a.iter().any(|x| x.text == "-a" || x.text == "--all")
-                    || !is_virtual_iface(iface))
-            {
+            let all = a.iter().any(|x| x.text == "-a" || x.text == "--all");
+            if down && (all || !is_virtual_iface(iface)) {
+                let iface = if all || iface.is_empty() {
+                    "every interface"
+                } else {
+                    iface
+                };
                 w.find(
                     Category::RemoteAccess,
-                    format!("{name} takes network interface {iface} down"),
+                    format!("{name} takes {iface} down"),
                     frag,
                 );
             }
         }
         "nmcli" => {
             let hit = matches!(ops.as_slice(), ["networking" | "n", "off", ..])
-                || matches!(ops.as_slice(), ["connection" | "con" | "c", "down", ..])
+                || matches!(
+                    ops.as_slice(),
+                    ["connection" | "con" | "c", "down" | "delete" | "del", ..]
+                )
                 || matches!(
                     ops.as_slice(),
                     ["device" | "dev" | "d", "disconnect" | "down", ..]
@@ -358,24 +419,30 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
                 w.find(Category::RemoteAccess, "nmcli takes the network down", frag);
             }
         }
+        "userdel" | "deluser" if a.iter().any(|x| x.text == "root" || !x.exact) => {
+            w.find(
+                Category::RemoteAccess,
+                format!("{name} deletes the root account"),
+                frag,
+            );
+        }
         "passwd" | "usermod" | "chsh" => {
             let o = args::parse(a, "sgGdeufcx", &["shell", "home", "expiredate"], false);
+            // No user, root, or a user only known at run time.
             let target_root = o
                 .operands
                 .last()
-                .map(|x| x.text.as_str())
-                .is_none_or(|u| u == "root");
+                .is_none_or(|u| !u.exact || u.text == "root");
             let locks = o.short('l')
                 || o.short('L')
                 || o.long("lock")
                 || o.value("s")
                     .or_else(|| o.value("shell"))
-                    .is_some_and(|s| s.ends_with("nologin") || s.ends_with("false"))
-                || (name == "passwd" && (o.short('d') || o.long("delete")));
+                    .is_some_and(|s| s.ends_with("nologin") || s.ends_with("false"));
             if locks && target_root {
                 w.find(
                     Category::RemoteAccess,
-                    format!("{name} locks the root account"),
+                    format!("{name} locks the root or current account"),
                     frag,
                 );
             }
@@ -384,28 +451,54 @@ pub fn check(w: &mut Walker, name: &str, a: &[Arg], frag: &str) {
     }
 }
 
+/// How a file matters to SSH access.
+#[derive(PartialEq, Eq)]
+enum Guard {
+    /// Any write cuts access (`/etc/nologin`, `/etc/hosts.deny`).
+    AnyWrite,
+    /// Destroying or editing it cuts access (authorized keys).
+    Edits,
+    /// Destroying it cuts access; edits are ordinary administration
+    /// (`sshd_config`).
+    Destroy,
+}
+
+/// `~/.ssh`, `/root/.ssh` and their authorized keys.
+pub fn is_ssh_keys(np: &NPath) -> bool {
+    matches!(ssh_path(np), Some((_, Guard::Edits)))
+}
+
 /// SSH key and server files whose loss cuts access, with a description.
-fn ssh_path(np: &NPath) -> Option<(String, bool)> {
+fn ssh_path(np: &NPath) -> Option<(String, Guard)> {
     let comps: Vec<&str> = np.comps.iter().map(String::as_str).collect();
     let keys = |rest: &[&str]| matches!(rest, [] | ["authorized_keys" | "authorized_keys2"]);
     let hit = match np.base {
         Base::Home => matches!(comps.as_slice(), [".ssh", rest @ ..] if keys(rest)),
         Base::Root => match comps.as_slice() {
             ["root", ".ssh", rest @ ..] | ["home", _, ".ssh", rest @ ..] => keys(rest),
-            ["etc", "ssh"] | ["etc", "ssh", "sshd_config"] => true,
-            ["etc", "hosts.deny"] | ["etc", "nologin"] => return Some((np.display(), true)),
+            ["etc", "ssh"] | ["etc", "ssh", "sshd_config"] => {
+                return Some((np.display(), Guard::Destroy));
+            }
+            ["etc", "hosts.deny"] | ["etc", "nologin"] => {
+                return Some((np.display(), Guard::AnyWrite));
+            }
             _ => false,
         },
         Base::Rel => false,
     };
-    hit.then(|| (np.display(), false))
+    hit.then(|| (np.display(), Guard::Edits))
 }
 
 pub fn on_effect(w: &mut Walker, kind: Kind, np: &NPath, alt: bool, frag: &str) {
-    let Some((p, any_write)) = ssh_path(np) else {
+    let Some((p, guard)) = ssh_path(np) else {
         return;
     };
-    if kind.destroys() && kind != Kind::Modify || any_write {
+    let hit = match guard {
+        Guard::AnyWrite => true,
+        Guard::Edits => kind.destroys(),
+        Guard::Destroy => kind.destroys() && kind != Kind::Modify,
+    };
+    if hit {
         w.find(
             Category::RemoteAccess,
             format!(
