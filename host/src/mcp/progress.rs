@@ -3,15 +3,10 @@
 //! output so far (counted from `Hooks.on_output`); a fan-out reports how many
 //! of its commands have finished.
 //!
-//! `Pipeline::parallel` returns only at the end, so the fan-out count is read
-//! from the batch's [`Confirmer`]: the pipeline hands every command its own
-//! clone of that `Arc` (and never clones it further: the output sender, by
-//! contrast, is cloned into the executor and its pumps), and drops it when
-//! the command is done or skipped. With our clone and the pipeline's own,
-//! `total + 2 - strong_count` commands have finished. Should the pipeline
-//! ever keep the clones longer, the count only lags; the end of the batch
-//! always sends `total/total`. A per-command completion hook in the pipeline
-//! would make this exact by construction.
+//! A fan-out's count comes from `Hooks.on_finished`, on which the pipeline
+//! sends each command's report as it finishes; commands that `fail_fast`
+//! skipped send nothing, so the end of the batch always sends
+//! `total/total`.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -21,7 +16,7 @@ use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::{Peer, RequestContext};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::exec::{Confirmer, OutputChunk};
+use crate::exec::{OutputChunk, Report};
 
 /// How often progress is sent (and the fan-out count sampled).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -91,42 +86,41 @@ pub async fn drive_run<F: Future>(
 }
 
 /// Drives one `Pipeline::parallel` of `total` commands, reporting how many
-/// have finished; `counter` is a clone of the confirmer in the batch's hooks
-/// (see the module comment for how they are counted).
+/// have finished (counted from `finished`, the batch's `on_finished`).
 pub async fn drive_parallel<F: Future>(
     fan_out: F,
     mut output: UnboundedReceiver<OutputChunk>,
+    mut finished: UnboundedReceiver<Report>,
     total: usize,
-    counter: Confirmer,
     mut ticker: Option<Ticker>,
 ) -> F::Output {
     let started = Instant::now();
     let mut bytes: u64 = 0;
-    let mut open = true;
-    // The fan-out has begun once clones beyond ours and the pipeline's own
-    // exist; before that (validation), nothing has finished.
-    let mut begun = false;
-    let mut tick =
-        tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+    let mut done: usize = 0;
+    let (mut output_open, mut finished_open) = (true, true);
     tokio::pin!(fan_out);
     let out = loop {
         tokio::select! {
             out = &mut fan_out => break out,
-            chunk = output.recv(), if open => match chunk {
+            chunk = output.recv(), if output_open => match chunk {
                 Some(c) => bytes += c.data.len() as u64,
-                None => open = false,
+                None => output_open = false,
             },
-            _ = tick.tick(), if ticker.is_some() => {
-                let live = std::sync::Arc::strong_count(&counter);
-                begun |= live > 2;
-                let done = if begun { finished(total, live) } else { 0 };
-                if let Some(t) = ticker.as_mut() {
-                    let secs = started.elapsed().as_secs_f64();
-                    t.send(done as f64, Some(total as f64), format!(
-                        "{done}/{total} commands finished after {secs:.1}s, {bytes} bytes of output so far"
-                    )).await;
+            report = finished.recv(), if finished_open => match report {
+                Some(r) => {
+                    done += 1;
+                    if let Some(t) = ticker.as_mut() {
+                        let secs = started.elapsed().as_secs_f64();
+                        t.send(done as f64, Some(total as f64), format!(
+                            "{done}/{total} commands finished after {secs:.1}s (last: {} on {}, {:?})",
+                            r.request_id,
+                            r.node.as_deref().unwrap_or("no node"),
+                            r.status
+                        ).to_lowercase()).await;
+                    }
                 }
-            }
+                None => finished_open = false,
+            },
         }
     };
     if let Some(t) = ticker.as_mut() {
@@ -139,24 +133,4 @@ pub async fn drive_parallel<F: Future>(
         .await;
     }
     out
-}
-
-/// Commands finished, from the live clones of the confirmer: ours, the
-/// pipeline's own, and one per unfinished command.
-fn finished(total: usize, live_clones: usize) -> usize {
-    total
-        .saturating_sub(live_clones.saturating_sub(2))
-        .min(total)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finished_counts_dropped_confirmer_clones() {
-        assert_eq!(super::finished(4, 6), 0);
-        assert_eq!(super::finished(4, 4), 2);
-        assert_eq!(super::finished(4, 2), 4);
-        assert_eq!(super::finished(4, 9), 0);
-        assert_eq!(super::finished(4, 0), 4);
-    }
 }

@@ -93,6 +93,7 @@ impl McpServer {
             cancel: cancel.clone(),
             on_output: Some(tx),
             confirm: Some(confirm::confirmer(ctx, cancel.clone())),
+            on_finished: None,
         };
         let mut report: Report =
             progress::drive_run(self.pipeline.run(request, hooks), rx, Ticker::new(ctx)).await;
@@ -181,18 +182,19 @@ impl McpServer {
         let cancel = self.request_token(&ctx);
         let _kill_on_drop = cancel.clone().drop_guard();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let confirmer = confirm::confirmer(&ctx, cancel.clone());
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
         let hooks = Hooks {
             cancel: cancel.clone(),
             on_output: Some(tx),
-            confirm: Some(confirmer.clone()),
+            confirm: Some(confirm::confirmer(&ctx, cancel.clone())),
+            on_finished: Some(done_tx),
         };
         let total = requests.len();
         let report = progress::drive_parallel(
             self.pipeline.parallel(requests, options, hooks),
             rx,
+            done_rx,
             total,
-            confirmer,
             Ticker::new(&ctx),
         )
         .await;
