@@ -325,3 +325,38 @@ fn cli_ask_without_a_terminal_is_denied() {
     );
     assert!(!marker.exists());
 }
+
+#[test]
+fn huge_commands_are_audited_by_head_length_and_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(config(dir.path(), None)).unwrap();
+    let command = format!("echo {}", "x".repeat(200_000));
+    let report = rt().block_on(pipeline.run(Request::new(command.clone()), Hooks::default()));
+    assert_ne!(
+        report.status,
+        Status::Succeeded,
+        "a command over the size bound ran"
+    );
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let request: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(request["data"]["command_bytes"], command.len());
+    assert!(request["data"]["command"].as_str().unwrap().len() < 5000);
+    assert!(log.len() < 20_000, "the audit log holds the whole command");
+}
+
+#[test]
+fn an_unknown_node_is_reported_before_anyone_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = plugins::fixture("probe");
+    let pipeline = Pipeline::new(config(dir.path(), Some(&probe))).unwrap();
+    let hooks = Hooks {
+        confirm: Some(Arc::new(|_| {
+            panic!("asked about a node that does not exist")
+        })),
+        ..Hooks::default()
+    };
+    let mut request = Request::new("echo hi");
+    request.node = Some("nowhere".into());
+    let report = rt().block_on(pipeline.run(request, hooks));
+    assert_eq!(report.status, Status::UnknownNode, "{}", report.message);
+}

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::request::{Answer, Confirmation, Hooks, Report, Request, Status};
@@ -279,73 +280,70 @@ impl Pipeline {
             self.audit("verdict", json!({"request": id, "plugin": v.plugin, "verdict": v.verdict, "micros": v.micros}));
         }
         let decision = combine(&verdicts);
-        let mut confirmation = None;
-        match &decision {
-            Verdict::Allow => {}
-            Verdict::Deny(reason) => {
-                let message = format!(
-                    "denied: {reason}. Nothing ran. Rephrase the command so it does what you \
-                     need without this, or ask the operator to change the policy."
-                );
-                return Decided::Stop(Box::new(blank(
-                    Status::Denied,
-                    message,
-                    verdicts,
-                    decision.clone(),
-                )));
-            }
-            Verdict::Ask(reason) => {
-                let answer = match &hooks.confirm {
-                    Some(confirm) => {
-                        confirm(Confirmation {
-                            command: request.command.clone(),
-                            node: request.node.clone(),
-                            reason: reason.clone(),
-                        })
-                        .await
-                    }
-                    None => Answer::Unavailable("no way to ask a human here".into()),
-                };
-                self.audit(
-                    "confirmation",
-                    json!({"request": id, "reason": reason, "answer": answer}),
-                );
-                let refused = match &answer {
-                    Answer::Approved => None,
-                    Answer::Declined => Some("the user declined it".to_string()),
-                    Answer::Unavailable(why) => {
-                        Some(format!("it needs a human's confirmation and {why}"))
-                    }
-                };
-                if let Some(why) = refused {
-                    let message = format!("denied: {reason}; {why}. Nothing ran.");
-                    let mut report = blank(Status::Denied, message, verdicts, decision.clone());
-                    report.confirmation = Some(format!("{answer:?}").to_lowercase());
-                    return Decided::Stop(Box::new(report));
-                }
-                confirmation = Some("approved".to_string());
-            }
+        if let Verdict::Deny(reason) = &decision {
+            let message = format!(
+                "denied: {reason}. Nothing ran. Rephrase the command so it does what you \
+                 need without this, or ask the operator to change the policy."
+            );
+            return Decided::Stop(Box::new(blank(
+                Status::Denied,
+                message,
+                verdicts,
+                decision.clone(),
+            )));
         }
-        match self.place(request).await {
-            Ok((node, route_reason)) => {
-                self.audit(
-                    "route",
-                    json!({"request": id, "node": node.id, "reason": route_reason}),
-                );
-                Decided::Go {
-                    node,
-                    route_reason,
-                    verdicts,
-                    decision,
-                    confirmation,
-                }
-            }
+        // Place before asking anyone: a human should never be asked about a
+        // node that does not exist, and is shown the node that will run it.
+        let (node, route_reason) = match self.place(request).await {
+            Ok(placed) => placed,
             Err((status, message)) => {
                 self.audit("route", json!({"request": id, "error": message}));
-                let mut report = blank(status, message, verdicts, decision);
-                report.confirmation = confirmation;
-                Decided::Stop(Box::new(report))
+                return Decided::Stop(Box::new(blank(status, message, verdicts, decision)));
             }
+        };
+        self.audit(
+            "route",
+            json!({"request": id, "node": node.id, "reason": route_reason}),
+        );
+        let mut confirmation = None;
+        if let Verdict::Ask(reason) = &decision {
+            let answer = match &hooks.confirm {
+                Some(confirm) => {
+                    confirm(Confirmation {
+                        command: request.command.clone(),
+                        node: Some(node.id.clone()),
+                        reason: reason.clone(),
+                    })
+                    .await
+                }
+                None => Answer::Unavailable("no way to ask a human here".into()),
+            };
+            self.audit(
+                "confirmation",
+                json!({"request": id, "node": node.id, "reason": reason, "answer": answer}),
+            );
+            let refused = match &answer {
+                Answer::Approved => None,
+                Answer::Declined => Some("the user declined it".to_string()),
+                Answer::Unavailable(why) => {
+                    Some(format!("it needs a human's confirmation and {why}"))
+                }
+            };
+            if let Some(why) = refused {
+                let message = format!("denied: {reason}; {why}. Nothing ran.");
+                let mut report = blank(Status::Denied, message, verdicts, decision.clone());
+                report.node = Some(node.id.clone());
+                report.confirmation = Some(answer.describe());
+                return Decided::Stop(Box::new(report));
+            }
+            confirmation = Some(answer.describe());
+        }
+        Decided::Go {
+            node,
+            route_reason,
+            verdicts,
+            decision,
+            confirmation,
         }
     }
 
@@ -354,7 +352,10 @@ impl Pipeline {
         let id = new_request_id();
         let recorded = self.audit(
             "request",
-            json!({"request": id, "command": request.command, "node": request.node,
+            json!({"request": id, "command": audit_text(&request.command),
+                   "command_bytes": request.command.len(),
+                   "command_sha256": hex::encode(Sha256::digest(request.command.as_bytes())),
+                   "node": request.node,
                    "requirements": request.requirements, "requester": request.requester,
                    "timeout_ms": request.timeout.map(|t| t.as_millis() as u64)}),
         );
@@ -513,7 +514,7 @@ impl Pipeline {
                     let id = new_request_id();
                     self.audit(
                         "request",
-                        json!({"request": id, "command": requests[i].command, "parallel_index": i}),
+                        json!({"request": id, "command": audit_text(&requests[i].command), "command_bytes": requests[i].command.len(), "parallel_index": i}),
                     );
                     for v in &verdicts {
                         self.audit(
@@ -621,6 +622,22 @@ impl Pipeline {
             summary,
         }
     }
+}
+
+/// Longest command text written into one audit line; longer commands are
+/// recorded by their head, their length and their SHA-256, so a hostile
+/// 10 MiB command cannot bloat the log.
+const AUDIT_COMMAND_BYTES: usize = 4096;
+
+fn audit_text(command: &str) -> String {
+    if command.len() <= AUDIT_COMMAND_BYTES {
+        return command.to_string();
+    }
+    let mut end = AUDIT_COMMAND_BYTES;
+    while !command.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &command[..end])
 }
 
 /// Status and one sentence for a command that started.

@@ -122,6 +122,18 @@ pub enum Answer {
     Unavailable(String),
 }
 
+impl Answer {
+    /// The answer in words, for reports: `approved`, `declined`, or
+    /// `unavailable: <why>`.
+    pub fn describe(&self) -> String {
+        match self {
+            Answer::Approved => "approved".into(),
+            Answer::Declined => "declined".into(),
+            Answer::Unavailable(why) => format!("unavailable: {why}"),
+        }
+    }
+}
+
 /// Asks a human; the CLI prompts on the terminal, MCP uses elicitation.
 pub type Confirmer = Arc<dyn Fn(Confirmation) -> BoxFuture<'static, Answer> + Send + Sync>;
 
