@@ -136,8 +136,8 @@ impl Builder {
     }
 }
 
-/// The program named by a `$(which X)`-style substitution.
-fn sub_words(seg: &Seg) -> Option<Vec<String>> {
+/// The one simple command of a `$(...)` holding exactly one, if it is that.
+fn sole_simple(seg: &Seg) -> Option<&crate::ast::Simple> {
     let Seg::CmdSub { script, .. } = seg else {
         return None;
     };
@@ -150,23 +150,18 @@ fn sub_words(seg: &Seg) -> Option<Vec<String>> {
     let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
         return None;
     };
+    Some(s)
+}
+
+/// The program named by a `$(which X)`-style substitution.
+fn sub_words(seg: &Seg) -> Option<Vec<String>> {
+    let s = sole_simple(seg)?;
     s.words.iter().map(|w| w.literal()).collect()
 }
 
 /// What `$(echo literal...)` or `$(printf literal)` prints.
 fn echo_value(seg: &Seg) -> Option<String> {
-    let Seg::CmdSub { script, .. } = seg else {
-        return None;
-    };
-    let [item] = script.items.as_slice() else {
-        return None;
-    };
-    let [pipeline] = item.pipelines.as_slice() else {
-        return None;
-    };
-    let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
-        return None;
-    };
+    let s = sole_simple(seg)?;
     if !s.assigns.is_empty() || !s.redirs.is_empty() {
         return None;
     }
@@ -181,18 +176,7 @@ fn echo_value(seg: &Seg) -> Option<String> {
 }
 
 fn which_hint(seg: &Seg) -> Option<String> {
-    let Seg::CmdSub { script, .. } = seg else {
-        return None;
-    };
-    let [item] = script.items.as_slice() else {
-        return None;
-    };
-    let [pipeline] = item.pipelines.as_slice() else {
-        return None;
-    };
-    let [crate::ast::Command::Simple(s)] = pipeline.cmds.as_slice() else {
-        return None;
-    };
+    let s = sole_simple(seg)?;
     let words: Option<Vec<String>> = s.words.iter().map(|w| w.literal()).collect();
     let words = words?;
     match words
