@@ -30,12 +30,20 @@ use cluster_exec::config::{Config, Env};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
-/// Run as sshd's parent inside `unshare --mount`: make every mount
-/// read-only except the bed directory (`$1`), prove the root is not
-/// writable, then become sshd (`$2` = its config). Fails closed.
+/// Run as sshd's parent inside `unshare --mount`: give the login user a
+/// fresh home (`$3`, inside the bed) through a private copy of
+/// /etc/passwd, so the machine's own dotfiles (a `.bashrc` that prints to
+/// stderr, `~/.ssh/rc`) do not leak into the remote sessions the tests
+/// inspect, as on a clean host; then make every mount read-only except the
+/// bed directory (`$1`), prove the root is not writable, and become sshd
+/// (`$2` = its config). Fails closed.
 const JAIL: &str = r#"set -e
 mount --make-rprivate /
 mount --bind "$1" "$1"
+mkdir -p "$3"
+awk -F: -v OFS=: -v u="$(id -un)" -v h="$3" '$1 == u { $6 = h } { print }' \
+  /etc/passwd > "$3.passwd"
+mount --bind "$3.passwd" /etc/passwd
 for m in $(awk '{print $2}' /proc/self/mounts | sort -u); do
   case "$m" in /proc|/proc/*|/sys|/sys/*|"$1") continue ;; esac
   mount -o remount,bind,ro "$m" 2>/dev/null || true
@@ -470,6 +478,7 @@ impl TestBed {
             .args(["sh", "-c", JAIL, "cetb-jail"])
             .arg(&bed_dir)
             .arg(h.dir.join("sshd_config"))
+            .arg(h.dir.join("home"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
