@@ -10,6 +10,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use sha2::{Digest, Sha256};
+
 const TARGET: &str = "wasm32-wasip2";
 const PLUGINS: &[(&str, &str)] = &[
     ("validator", "cluster-exec-validator"),
@@ -101,8 +103,14 @@ fn build() -> Result<(), String> {
             .join("release")
             .join(format!("{}.wasm", package.replace('-', "_")));
         let dest = out_dir.join(format!("{dir}.wasm"));
-        std::fs::copy(&built, &dest)
-            .map_err(|e| format!("copying {} to {}: {e}", built.display(), dest.display()))?;
+        let bytes = std::fs::read(&built)
+            .map_err(|e| format!("reading the built plugin {}: {e}", built.display()))?;
+        std::fs::write(&dest, &bytes).map_err(|e| format!("writing {}: {e}", dest.display()))?;
+        // The code cache is keyed by content hash; hashing here spares every
+        // process start hashing the embedded bytes.
+        let digest = hex::encode(Sha256::digest(&bytes));
+        std::fs::write(out_dir.join(format!("{dir}.sha256")), digest)
+            .map_err(|e| format!("writing the digest of {}: {e}", dest.display()))?;
     }
     Ok(())
 }

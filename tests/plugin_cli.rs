@@ -180,3 +180,40 @@ fn scaffolded_plugin_builds_and_passes_its_own_cases_unchanged() {
         "{stdout}"
     );
 }
+
+/// `run` and `explain` give instances memory on demand instead of from the
+/// pool `serve` uses; the deadline and the memory cap must hold there too.
+#[test]
+fn one_shot_commands_keep_the_deadline_and_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    for (feature, limit, expected) in [
+        ("endless", "deadline_ms = 50", "timed out after 50 ms"),
+        ("membomb", "memory_mib = 8", "exceeded 8 MiB of memory"),
+    ] {
+        let config = dir.path().join(format!("{feature}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[plugins]\ncache_dir = \"{dir}/cache\"\n[[plugins.validators]]\nplugin = \"{plugin}\"\n\
+                 {limit}\n[audit]\npath = \"{dir}/audit.jsonl\"\n[[node]]\nid = \"here\"\ntransport = \"local\"\n",
+                dir = dir.path().display(),
+                plugin = plugins::fixture(feature).display(),
+            ),
+        )
+        .unwrap();
+        let config = config.to_str().unwrap();
+        for subcommand in ["explain", "run"] {
+            // Not `true`: the fixtures behave on the start-up check's command.
+            let out = cluster_exec(&[subcommand, "--config", config, "--", "echo hi"], None);
+            let printed = text(&out.stdout) + &text(&out.stderr);
+            assert!(
+                printed.contains(expected),
+                "{subcommand} {feature}: {printed}"
+            );
+            match subcommand {
+                "run" => assert!(!out.status.success(), "{printed}"),
+                _ => assert!(printed.contains("decision: deny"), "{printed}"),
+            }
+        }
+    }
+}

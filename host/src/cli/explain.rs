@@ -23,6 +23,7 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
+    crate::plugin::engine::set_usage(crate::plugin::engine::Usage::OneShot);
     let command = common::join_command(&args.command)?;
     let request = args.placement.request(command, None)?;
     let rt = common::runtime()?;

@@ -28,6 +28,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    crate::plugin::engine::set_usage(crate::plugin::engine::Usage::OneShot);
     let command = common::join_command(&args.command)?;
     let request = args.placement.request(command, args.timeout)?;
     let rt = common::runtime()?;

@@ -11,8 +11,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::source::Source;
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -69,19 +69,19 @@ impl CodeCache {
         })
     }
 
-    fn entry(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
+    fn entry(&self, engine: &Engine, source: &Source) -> PathBuf {
         let mut engine_hash = DefaultHasher::new();
         engine
             .precompile_compatibility_hash()
             .hash(&mut engine_hash);
-        let content = hex::encode(Sha256::digest(bytes));
+        let content = source.sha256();
         self.dir
             .join(format!("{content}-{:016x}.cwasm", engine_hash.finish()))
     }
 
     /// Returns the compiled component, from the cache when possible.
-    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, Provenance)> {
-        let entry = self.entry(engine, bytes);
+    pub fn load(&self, engine: &Engine, source: &Source) -> Result<(Component, Provenance)> {
+        let entry = self.entry(engine, source);
         if entry.is_file() {
             // SAFETY: the file sits in a directory checked above to be the
             // user's own with mode 0700, was written by `store` from
@@ -96,7 +96,7 @@ impl CodeCache {
                 ),
             }
         }
-        let component = Component::new(engine, bytes)?;
+        let component = Component::new(engine, &source.bytes[..])?;
         if let Err(e) = self.store(&entry, &component) {
             // The cache only saves time; failing to fill it is not fatal.
             tracing::warn!(

@@ -34,6 +34,28 @@ pub fn ticks_for(deadline: Duration) -> u64 {
     (deadline.as_micros().div_ceil(tick) as u64).saturating_add(1)
 }
 
+/// How this process will call plugins; it decides how instances get their
+/// memory, and must be set before the first [`shared`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// Many calls (`serve`, `parallel`, `plugin test`): a pre-reserved pool
+    /// makes each call cheap, at a start-up cost of about a thousand
+    /// `mprotect`s.
+    Repeated,
+    /// A handful of calls in a short-lived process (`run`, `explain`): each
+    /// instance maps its memory on demand, so start-up pays nothing for a pool
+    /// it would barely use.
+    OneShot,
+}
+
+static USAGE: OnceLock<Usage> = OnceLock::new();
+
+/// Chooses the allocation strategy for this process (the first call wins;
+/// without one, [`Usage::Repeated`]).
+pub fn set_usage(usage: Usage) {
+    let _ = USAGE.set(usage);
+}
+
 /// The process-wide engine: compiling a component is tied to the engine that
 /// compiled it, so sharing one lets every plugin share the code cache.
 pub fn shared() -> Result<Engine> {
@@ -55,10 +77,21 @@ fn build() -> Result<Engine> {
     // Plugins are small; a modest stack bound turns runaway recursion into a
     // quick trap instead of a long one.
     config.max_wasm_stack(1 << 20);
-    // Every call instantiates afresh, so instantiation is the hot path: a
-    // pool of pre-reserved slots (reset with madvise, data mapped
-    // copy-on-write) replaces an mmap/munmap of a fresh reservation per call.
+    // Every call instantiates afresh, so instantiation is the hot path of a
+    // long-lived process: there a pool of pre-reserved slots (reset in place,
+    // data mapped copy-on-write) replaces an mmap/munmap per call.
     config.memory_reservation(MAX_PLUGIN_MEMORY as u64);
+    let strategy = match USAGE.get().copied().unwrap_or(Usage::Repeated) {
+        Usage::OneShot => InstanceAllocationStrategy::OnDemand,
+        Usage::Repeated => InstanceAllocationStrategy::Pooling(pool()),
+    };
+    config.allocation_strategy(strategy);
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("could not create the WebAssembly engine")
+}
+
+fn pool() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(POOL_INSTANCES)
         .total_core_instances(POOL_INSTANCES * 4)
@@ -70,10 +103,7 @@ fn build() -> Result<Engine> {
         // otherwise cost more than the plugin's own work.
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(64 << 10);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config)
-        .map_err(anyhow::Error::from)
-        .context("could not create the WebAssembly engine")
+    pool
 }
 
 /// Starts the epoch thread once; it lives as long as the process, like the

@@ -36,7 +36,7 @@ pub fn load_source(engine: &Engine, cache: Option<&CodeCache>, source: &Source) 
     let name = &source.name;
     inspect::check_header(name, &source.bytes)?;
     let (component, provenance) = match cache {
-        Some(cache) => cache.load(engine, &source.bytes),
+        Some(cache) => cache.load(engine, source),
         None => Component::new(engine, &source.bytes[..])
             .map(|c| (c, Provenance::Compiled))
             .map_err(anyhow::Error::from),
