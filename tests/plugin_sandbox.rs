@@ -11,7 +11,7 @@ use cluster_exec::plugin::set::Loader;
 use cluster_exec::plugin::settings::{PluginSpec, PluginsConfig};
 use cluster_exec::plugin::types::{CommandRequest, NodeInfo, NodeLoad, RouteRequest, Verdict};
 use cluster_exec::plugin::validator::Validator;
-use cluster_exec::plugin::{PluginSet, engine};
+use cluster_exec::plugin::{PluginSet, engine, source};
 use plugins::fixture;
 
 fn loader() -> Loader {
@@ -282,9 +282,10 @@ fn compiled_components_are_cached_privately_and_reused() {
     let cache_dir = dir.path().join("cache");
     let cache = CodeCache::open(&cache_dir).unwrap();
     let engine = engine::shared().unwrap();
-    let bytes = std::fs::read(fixture("counter")).unwrap();
-    let (_, first) = cache.load(&engine, &bytes).unwrap();
-    let (_, second) = cache.load(&engine, &bytes).unwrap();
+    let counter = fixture("counter");
+    let source = source::resolve(counter.to_str().unwrap(), None).unwrap();
+    let (_, first) = cache.load(&engine, &source).unwrap();
+    let (_, second) = cache.load(&engine, &source).unwrap();
     assert_eq!((first, second), (Provenance::Compiled, Provenance::Cached));
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&cache_dir).unwrap().permissions().mode() & 0o777;
@@ -297,7 +298,7 @@ fn compiled_components_are_cached_privately_and_reused() {
     for entry in std::fs::read_dir(&cache_dir).unwrap() {
         std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
     }
-    let (_, third) = cache.load(&engine, &bytes).unwrap();
+    let (_, third) = cache.load(&engine, &source).unwrap();
     assert_eq!(third, Provenance::Compiled);
 }
 
