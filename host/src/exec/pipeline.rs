@@ -86,14 +86,17 @@ fn new_request_id() -> String {
 
 /// The outcome of validation and placement, before running.
 enum Decided<'a> {
-    Go {
-        node: &'a Node,
-        route_reason: String,
-        verdicts: Vec<VerdictRecord>,
-        decision: Verdict,
-        confirmation: Option<String>,
-    },
+    Go(Go<'a>),
     Stop(Box<Report>),
+}
+
+/// Everything decided before a command may run.
+struct Go<'a> {
+    node: &'a Node,
+    route_reason: String,
+    verdicts: Vec<VerdictRecord>,
+    decision: Verdict,
+    confirmation: Option<String>,
 }
 
 impl Pipeline {
@@ -338,13 +341,13 @@ impl Pipeline {
             }
             confirmation = Some(answer.describe());
         }
-        Decided::Go {
+        Decided::Go(Go {
             node,
             route_reason,
             verdicts,
             decision,
             confirmation,
-        }
+        })
     }
 
     /// The whole flow for one command.
@@ -393,17 +396,11 @@ impl Pipeline {
     }
 
     async fn run_decided(&self, id: &str, request: &Request, hooks: &Hooks) -> Report {
-        let (node, route_reason, verdicts, decision, confirmation) =
-            match self.decide(id, request, hooks).await {
-                Decided::Stop(report) => return *report,
-                Decided::Go {
-                    node,
-                    route_reason,
-                    verdicts,
-                    decision,
-                    confirmation,
-                } => (node, route_reason, verdicts, decision, confirmation),
-            };
+        let go = match self.decide(id, request, hooks).await {
+            Decided::Stop(report) => return *report,
+            Decided::Go(go) => go,
+        };
+        let node = go.node;
         if hooks.cancel.is_cancelled() {
             self.audit("cancelled", json!({"request": id, "stage": "before start"}));
         }
@@ -478,10 +475,10 @@ impl Pipeline {
             status,
             message,
             node: Some(node.id.clone()),
-            route_reason: Some(route_reason),
-            verdicts,
-            decision,
-            confirmation,
+            route_reason: Some(go.route_reason),
+            verdicts: go.verdicts,
+            decision: go.decision,
+            confirmation: go.confirmation,
             result,
             error_kind,
         }

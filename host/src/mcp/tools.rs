@@ -79,12 +79,18 @@ fn bad_input(BadInput(message): BadInput) -> Result<CallToolResult, McpError> {
 
 impl McpServer {
     /// One command through the pipeline, with cancellation, progress and
-    /// confirmation wired to this request.
+    /// confirmation wired to this request; input that made no request comes
+    /// back as a tool error.
     async fn run_one(
         &self,
-        request: Request,
+        request: Result<Request, BadInput>,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
+        let _running = self.in_flight.enter();
+        let request = match request {
+            Ok(request) => request,
+            Err(e) => return bad_input(e),
+        };
         let cancel = self.request_token(ctx);
         // Whatever way this handler ends, its command does not outlive it.
         let _kill_on_drop = cancel.clone().drop_guard();
@@ -121,11 +127,8 @@ impl McpServer {
         Parameters(p): Parameters<ClusterBashParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let _running = self.in_flight.enter();
-        match p.into_request(self.requester(&ctx)) {
-            Ok(request) => self.run_one(request, &ctx).await,
-            Err(e) => bad_input(e),
-        }
+        self.run_one(p.into_request(self.requester(&ctx)), &ctx)
+            .await
     }
 
     #[tool(
@@ -145,11 +148,8 @@ impl McpServer {
         Parameters(p): Parameters<OffloadParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let _running = self.in_flight.enter();
-        match p.into_request(self.requester(&ctx)) {
-            Ok(request) => self.run_one(request, &ctx).await,
-            Err(e) => bad_input(e),
-        }
+        self.run_one(p.into_request(self.requester(&ctx)), &ctx)
+            .await
     }
 
     #[tool(
