@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cluster_exec::config::{Config, ConfigSource, Env, Transport};
+use cluster_exec::config::{AuditSync, Config, ConfigSource, Env, LoginShell, Transport};
 
 const BASE: &str = r#"
 [ssh]
@@ -147,6 +147,29 @@ fn syntax_and_type_errors_name_line_and_column() {
     let e = load(text, &Env::default()).unwrap_err().to_string();
     assert!(
         e.starts_with("/etc/ce/config.toml:4:1:") && e.contains("colour"),
+        "{e}"
+    );
+}
+
+#[test]
+fn login_shell_and_audit_sync_take_only_their_words() {
+    let c = load(BASE, &Env::default()).unwrap();
+    assert_eq!(c.nodes[0].login_shell, LoginShell::Posix);
+    assert_eq!(c.audit.sync, AuditSync::Always);
+    let text = "[audit]\nsync = \"background\"\n[[node]]\nid = \"a\"\nhost = \"x\"\nlogin_shell = \"other\"\n";
+    let c = load(text, &Env::default()).unwrap();
+    assert_eq!(c.nodes[0].login_shell, LoginShell::Other);
+    assert_eq!(c.audit.sync, AuditSync::Background);
+    let text = "[[node]]\nid = \"a\"\nhost = \"x\"\nlogin_shell = \"fish\"\n";
+    let e = load(text, &Env::default()).unwrap_err().to_string();
+    assert!(
+        e.starts_with("/etc/ce/config.toml:4:15:") && e.contains("posix") && e.contains("other"),
+        "{e}"
+    );
+    let text = "[audit]\nsync = \"sometimes\"\n";
+    let e = load(text, &Env::default()).unwrap_err().to_string();
+    assert!(
+        e.starts_with("/etc/ce/config.toml:2:8:") && e.contains("background"),
         "{e}"
     );
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster_exec::config::Config;
+use cluster_exec::config::{Config, LoginShell};
 use cluster_exec::exec::{ExecError, Executor, RunOptions, RunResult, Stream};
 use common::TestBed;
 use tokio_util::sync::CancellationToken;
@@ -96,14 +96,24 @@ async fn control_master_is_reused_by_the_second_command() {
     let c = bed.config();
     let ex = Executor::new(&c).unwrap();
     let t0 = Instant::now();
-    run(&ex, &c, "h0", "true").await.unwrap();
+    let r = run(&ex, &c, "h0", "true").await.unwrap();
     let first = t0.elapsed();
+    assert!(
+        !r.reused_connection,
+        "the first command opens the connection"
+    );
     let socket = ex.control_path(&c.nodes[0], &bed.hosts[0].addr.to_string(), 0);
     assert!(socket.exists(), "no control socket at {}", socket.display());
     assert!(ex.control_check(&socket).await, "ssh -O check failed");
     let t1 = Instant::now();
-    run(&ex, &c, "h0", "true").await.unwrap();
+    let r = run(&ex, &c, "h0", "echo again; exit 3").await.unwrap();
     let second = t1.elapsed();
+    // A session on the master's socket: no `ssh` process, same result shape.
+    assert!(
+        r.reused_connection,
+        "the second command did not use the control socket"
+    );
+    assert_eq!((r.exit_code, r.stdout.as_str()), (Some(3), "again\n"));
     // Proved from the host side: one TCP connection served both commands.
     let out = bed.exec_in(
         0,
@@ -116,6 +126,68 @@ async fn control_master_is_reused_by_the_second_command() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portable_wrapper_for_other_login_shells_reports_the_same() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let mut c = bed.config();
+    c.nodes[0].login_shell = LoginShell::Other;
+    let ex = Executor::new(&c).unwrap();
+    for _ in 0..2 {
+        let r = run(&ex, &c, "h0", "echo out; echo err >&2; exit 3")
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.exit_code, r.stdout.as_str(), r.stderr.as_str()),
+            (Some(3), "out\n", "err\n"),
+            "{r:?}"
+        );
+        let r = run(&ex, &c, "h0", "sh -c 'kill -9 $$'").await.unwrap();
+        assert_eq!(r.exit_code, Some(137), "{r:?}");
+    }
+    ex.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_that_went_away_is_replaced_and_the_command_still_runs() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let c = bed.config();
+    let ex = Executor::new(&c).unwrap();
+    let socket = ex.control_path(&c.nodes[0], &bed.hosts[0].addr.to_string(), 0);
+    assert!(!run(&ex, &c, "h0", "true").await.unwrap().reused_connection);
+    assert!(run(&ex, &c, "h0", "true").await.unwrap().reused_connection);
+    // Asked to exit: the socket is gone, the next command starts `ssh`.
+    ex.close().await;
+    let r = run(&ex, &c, "h0", "echo after-exit").await.unwrap();
+    assert_eq!(
+        (r.stdout.as_str(), r.reused_connection),
+        ("after-exit\n", false)
+    );
+    // Killed outright: a stale socket file stays behind and refuses
+    // connections; `ssh` replaces it.
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-f", &format!("^ssh: {} ", socket.display())])
+        .status()
+        .unwrap();
+    assert!(
+        killed.success(),
+        "no master to kill at {}",
+        socket.display()
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while ex.control_check(&socket).await {
+        assert!(Instant::now() < until, "the master survived SIGKILL");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(socket.exists(), "expected a stale socket file");
+    let r = run(&ex, &c, "h0", "echo after-kill").await.unwrap();
+    assert_eq!(
+        (r.stdout.as_str(), r.reused_connection),
+        ("after-kill\n", false)
+    );
+    assert!(run(&ex, &c, "h0", "true").await.unwrap().reused_connection);
+    ex.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_kills_the_remote_process_group() {
     let Some(bed) = TestBed::start(1) else { return };
     let c = bed.config();
@@ -123,48 +195,53 @@ async fn timeout_kills_the_remote_process_group() {
     // A child in the background and one in the foreground: both must die.
     let cmd = "sleep 301 & sleep 300; echo never";
     let node = c.resolve_node("h0").unwrap();
-    // Poll until both sleeps show up on the host (the machine is slow under
-    // parallel tests), well before the deadline.
-    let check = async {
-        let until = Instant::now() + Duration::from_millis(2500);
-        loop {
-            let seen = (
-                bed.pgrep(0, "^sleep 300$").len(),
-                bed.pgrep(0, "^sleep 301$").len(),
-            );
-            if seen == (1, 1) || Instant::now() > until {
-                return seen;
+    // First through a new `ssh` (which becomes the master), then as a
+    // session on the master's socket.
+    for round in 0..2 {
+        // Poll until both sleeps show up on the host (the machine is slow under
+        // parallel tests), well before the deadline.
+        let check = async {
+            let until = Instant::now() + Duration::from_millis(2500);
+            loop {
+                let seen = (
+                    bed.pgrep(0, "^sleep 300$").len(),
+                    bed.pgrep(0, "^sleep 301$").len(),
+                );
+                if seen == (1, 1) || Instant::now() > until {
+                    return seen;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        };
+        let t = Instant::now();
+        let (r, seen) = tokio::join!(ex.run(node, cmd, opts(3)), check);
+        let r = r.unwrap();
+        assert_eq!(r.reused_connection, round == 1, "{r:?}");
+        assert_eq!(seen, (1, 1), "the command was not running on the host");
+        assert!(r.timed_out, "{r:?}");
+        assert_eq!(r.exit_code, None);
+        assert!(!r.stdout.contains("never"));
+        assert!(
+            r.kill.as_deref().unwrap_or("").starts_with("killed"),
+            "{r:?}"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "took {:?}",
+            t.elapsed()
+        );
+        let until = Instant::now() + Duration::from_secs(3);
+        loop {
+            let left = (bed.pgrep(0, "^sleep 300$"), bed.pgrep(0, "^sleep 301$"));
+            if left.0.is_empty() && left.1.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "still running on the host: {left:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    };
-    let t = Instant::now();
-    let (r, seen) = tokio::join!(ex.run(node, cmd, opts(3)), check);
-    let r = r.unwrap();
-    assert_eq!(seen, (1, 1), "the command was not running on the host");
-    assert!(r.timed_out, "{r:?}");
-    assert_eq!(r.exit_code, None);
-    assert!(!r.stdout.contains("never"));
-    assert!(
-        r.kill.as_deref().unwrap_or("").starts_with("killed"),
-        "{r:?}"
-    );
-    assert!(
-        t.elapsed() < Duration::from_secs(8),
-        "took {:?}",
-        t.elapsed()
-    );
-    let until = Instant::now() + Duration::from_secs(3);
-    loop {
-        let left = (bed.pgrep(0, "^sleep 300$"), bed.pgrep(0, "^sleep 301$"));
-        if left.0.is_empty() && left.1.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "still running on the host: {left:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     ex.close().await;
 }
@@ -174,22 +251,27 @@ async fn cancellation_kills_the_remote_command() {
     let Some(bed) = TestBed::start(1) else { return };
     let c = bed.config();
     let ex = Executor::new(&c).unwrap();
-    let cancel = CancellationToken::new();
-    let o = RunOptions {
-        timeout: Some(Duration::from_secs(30)),
-        cancel: cancel.clone(),
-        on_output: None,
-    };
-    let canceller = async {
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        cancel.cancel();
-    };
-    let (r, ()) = tokio::join!(ex.run(&c.nodes[0], "echo started; sleep 302", o), canceller);
-    let r = r.unwrap();
-    assert!(r.cancelled && !r.timed_out, "{r:?}");
-    assert_eq!(r.stdout, "started\n");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(bed.pgrep(0, "^sleep 302$").is_empty(), "still running");
+    for round in 0..2 {
+        let cancel = CancellationToken::new();
+        let o = RunOptions {
+            timeout: Some(Duration::from_secs(30)),
+            cancel: cancel.clone(),
+            on_output: None,
+        };
+        let canceller = async {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            cancel.cancel();
+        };
+        let (r, ()) = tokio::join!(ex.run(&c.nodes[0], "echo started; sleep 302", o), canceller);
+        let r = r.unwrap();
+        assert!(r.cancelled && !r.timed_out, "{r:?}");
+        assert_eq!(
+            (r.stdout.as_str(), r.reused_connection),
+            ("started\n", round == 1)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(bed.pgrep(0, "^sleep 302$").is_empty(), "still running");
+    }
     ex.close().await;
 }
 
@@ -340,36 +422,44 @@ async fn cut_link_mid_command_is_reported_as_connection_lost() {
     let Some(bed) = TestBed::start(1) else { return };
     let c = bed.config();
     let ex = Executor::new(&c).unwrap();
-    // Cut only once the command has visibly started on the host.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let o = RunOptions {
-        timeout: Some(Duration::from_secs(25)),
-        on_output: Some(tx),
-        ..RunOptions::default()
-    };
-    let cutter = async {
-        while let Some(chunk) = rx.recv().await {
-            if chunk.text().contains("before") {
-                bed.cut_link(0);
-                break;
+    // Through a new `ssh`, then (after a command that opens a new master)
+    // as a session on the master's socket.
+    for warm in [false, true] {
+        if warm {
+            run(&ex, &c, "h0", "true").await.unwrap();
+        }
+        // Cut only once the command has visibly started on the host.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let o = RunOptions {
+            timeout: Some(Duration::from_secs(25)),
+            on_output: Some(tx),
+            ..RunOptions::default()
+        };
+        let cutter = async {
+            while let Some(chunk) = rx.recv().await {
+                if chunk.text().contains("before") {
+                    bed.cut_link(0);
+                    break;
+                }
             }
+        };
+        let t = Instant::now();
+        let (r, ()) = tokio::join!(
+            ex.run(&c.nodes[0], "echo before; sleep 303; echo after", o),
+            cutter
+        );
+        let took = t.elapsed();
+        bed.restore_link(0);
+        match r {
+            Err(ExecError::ConnectionLost { partial, why, .. }) => {
+                assert_eq!(partial.stdout, "before\n", "{why}");
+                assert_eq!(partial.reused_connection, warm, "{why}");
+            }
+            other => panic!("expected ConnectionLost, got {other:?}"),
         }
-    };
-    let t = Instant::now();
-    let (r, ()) = tokio::join!(
-        ex.run(&c.nodes[0], "echo before; sleep 303; echo after", o),
-        cutter
-    );
-    let took = t.elapsed();
-    bed.restore_link(0);
-    match r {
-        Err(ExecError::ConnectionLost { partial, why, .. }) => {
-            assert_eq!(partial.stdout, "before\n", "{why}");
-        }
-        other => panic!("expected ConnectionLost, got {other:?}"),
+        // keepalive_interval_secs = 1 in the bed: noticed in seconds, not 90 s.
+        assert!(took < Duration::from_secs(15), "took {took:?}");
     }
-    // keepalive_interval_secs = 1 in the bed: noticed in seconds, not 90 s.
-    assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -428,12 +518,26 @@ async fn a_signal_death_is_exit_128_plus_n_not_a_lost_connection() {
     let Some(bed) = TestBed::start(1) else { return };
     let c = bed.config();
     let ex = Executor::new(&c).unwrap();
-    let r = run(&ex, &c, "h0", "echo hi; kill -9 $$").await.unwrap();
-    assert_eq!(
-        (r.exit_code, r.stdout.as_str()),
-        (Some(137), "hi\n"),
-        "{r:?}"
-    );
+    // The first command opens the connection through `ssh`, the others
+    // use its control socket: both paths report the same.
+    for _ in 0..2 {
+        let r = run(&ex, &c, "h0", "echo hi; sh -c 'kill -9 $$'")
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.exit_code, r.stdout.as_str()),
+            (Some(137), "hi\n"),
+            "{r:?}"
+        );
+    }
+    // A command that replaces the shell leaves no end marker; its own
+    // status still comes back.
+    let r = run(&ex, &c, "h0", "exec sh -c 'exit 9'").await.unwrap();
+    assert_eq!((r.exit_code, r.reused_connection), (Some(9), true), "{r:?}");
+    // A command that kills its own login shell leaves no status at all:
+    // never reported as a success.
+    let e = run(&ex, &c, "h0", "kill -9 $$").await.unwrap_err();
+    assert!(matches!(e, ExecError::ConnectionLost { .. }), "{e}");
     let r = run(&ex, &c, "h0", "printf 'no newline' >&2; exit 255")
         .await
         .unwrap();

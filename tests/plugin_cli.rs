@@ -217,3 +217,44 @@ fn one_shot_commands_keep_the_deadline_and_memory_cap() {
         }
     }
 }
+
+#[test]
+fn one_shot_commands_refuse_a_plugin_configuration_the_plugin_rejects() {
+    // `run` and `explain` skip the start-up check call (the command's own
+    // call configures the plugin anyway); a bad section must still deny,
+    // naming the plugin and the problem, and run nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins]\ncache_dir = \"{dir}/cache\"\n[[plugins.validators]]\nplugin = \"builtin:validator\"\n\
+             config = {{ categories = {{ no-such-category = \"ask\" }} }}\n[audit]\npath = \"{dir}/audit.jsonl\"\n\
+             [[node]]\nid = \"here\"\ntransport = \"local\"\n",
+            dir = dir.path().display(),
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let touch = format!("touch {}", marker.display());
+    for subcommand in ["explain", "run"] {
+        let out = cluster_exec(&[subcommand, "--config", config, "--", &touch], None);
+        let printed = text(&out.stdout) + &text(&out.stderr);
+        assert!(
+            printed.contains("builtin:validator")
+                && printed.contains("rejected its configuration")
+                && printed.contains("no-such-category"),
+            "{subcommand}: {printed}"
+        );
+        match subcommand {
+            "run" => assert_eq!(out.status.code(), Some(126), "{printed}"),
+            _ => assert!(printed.contains("decision: deny"), "{printed}"),
+        }
+    }
+    assert!(!marker.exists(), "the command ran");
+    // `config check` still refuses the file at once.
+    let out = cluster_exec(&["config", "check", config], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no-such-category"));
+}

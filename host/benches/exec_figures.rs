@@ -20,7 +20,7 @@ use cluster_exec::exec::ssh_args::{self, Master};
 use cluster_exec::exec::{Hooks, ParallelOptions, Pipeline, Request, Status};
 use cluster_exec::net::Target;
 
-const RUNS: usize = 25;
+const RUNS: usize = 60;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -78,26 +78,43 @@ fn main() {
         cmd.args(args);
         cmd
     };
-    let cli = || {
+    // The same configuration with audit flushes moved off the request path
+    // (`[audit] sync = "background"`), to show what the default's flush costs.
+    let background_path = bed.path("cluster-background.toml");
+    let text = std::fs::read_to_string(&bed.config_path).unwrap();
+    assert!(
+        text.contains("[audit]\n"),
+        "the bed's config has no [audit] table"
+    );
+    std::fs::write(
+        &background_path,
+        text.replacen("[audit]\n", "[audit]\nsync = \"background\"\n", 1),
+    )
+    .unwrap();
+    let cli_with = |config: &std::path::Path| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cluster-exec"));
         cmd.args(["run", "--node", &node.id, "--", "true"])
-            .env("CLUSTER_CONFIG", &bed.config_path)
+            .env("CLUSTER_CONFIG", config)
             .env("XDG_CACHE_HOME", bed.path("cache"))
             .env("XDG_STATE_HOME", bed.path("state"));
         cmd
     };
+    let cli = || cli_with(&bed.config_path);
     // Warm both masters and the plugin cache.
     for _ in 0..3 {
         timed(&mut plain(true));
         timed(&mut cli());
     }
     let (mut ssh_warm, mut run_warm, mut ssh_fresh) = (Vec::new(), Vec::new(), Vec::new());
+    let mut run_background = Vec::new();
     for _ in 0..RUNS {
         ssh_warm.push(timed(&mut plain(true)));
         run_warm.push(timed(&mut cli()));
+        run_background.push(timed(&mut cli_with(&background_path)));
         ssh_fresh.push(timed(&mut plain(false)));
     }
     let (ssh_warm, run_warm, ssh_fresh) = (median(ssh_warm), median(run_warm), median(ssh_fresh));
+    let run_background = median(run_background);
 
     // The library directly, in one process (no process start, no plugin load).
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -157,6 +174,11 @@ fn main() {
         format!(
             "| overhead of `cluster-exec run` over plain ssh | {:+.1} % | at most 10 % |",
             (ms(run_warm) / ms(ssh_warm) - 1.0) * 100.0
+        ),
+        format!(
+            "| `cluster-exec run -- true` with `[audit] sync = \"background\"` | {:.1} ms ({:+.1} %) | |",
+            ms(run_background),
+            (ms(run_background) / ms(ssh_warm) - 1.0) * 100.0
         ),
         format!(
             "| `Pipeline::run(\"true\")` in-process (library) | {:.1} ms | |",

@@ -10,6 +10,7 @@
 //! line) and `seq` counts from 1.
 
 mod canonical;
+mod flusher;
 mod verify;
 mod writer;
 

@@ -152,12 +152,13 @@ fn check_line(
 mod tests {
     use super::super::AuditLog;
     use super::*;
+    use crate::config::AuditSync;
     use serde_json::json;
 
     fn log_with(n: u64) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a").join("audit.jsonl");
-        let log = AuditLog::open(&path).unwrap();
+        let log = AuditLog::open(&path, AuditSync::Always).unwrap();
         for i in 0..n {
             log.record("request", json!({"i": i, "command": "echo hi"}))
                 .unwrap();
@@ -271,7 +272,7 @@ mod tests {
     fn reopening_continues_the_chain_and_files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let (_d, path) = log_with(2);
-        let log = AuditLog::open(&path).unwrap();
+        let log = AuditLog::open(&path, AuditSync::Always).unwrap();
         assert_eq!(log.record("result", json!({})).unwrap(), 3);
         let r = verify(&path).unwrap();
         assert!(r.ok && r.last_seq == 3, "{r:?}");
@@ -289,7 +290,7 @@ mod tests {
         let (_d, path) = log_with(2);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        let log = AuditLog::open(&path).unwrap();
+        let log = AuditLog::open(&path, AuditSync::Always).unwrap();
         let e = log.record("x", json!({})).unwrap_err();
         assert!(format!("{e:#}").contains("incomplete"), "{e:#}");
     }
@@ -303,7 +304,7 @@ mod tests {
                 std::thread::spawn(move || {
                     // Separate opens behave like separate processes (each its
                     // own open file description, so flock really excludes).
-                    let log = AuditLog::open(&path).unwrap();
+                    let log = AuditLog::open(&path, AuditSync::Always).unwrap();
                     for i in 0..25 {
                         log.record("t", json!({"t": t, "i": i})).unwrap();
                     }

@@ -16,6 +16,8 @@ use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Map, Value, json};
 
 use super::canonical::{GENESIS, canonical_json, line_hash};
+use super::flusher::Flusher;
+use crate::config::AuditSync;
 
 /// An open, append-only, hash-chained audit log.
 #[derive(Debug)]
@@ -24,6 +26,8 @@ pub struct AuditLog {
     /// `flock` excludes other processes; this excludes other threads, which
     /// share the same open file description and so the same lock.
     file: Mutex<File>,
+    /// Set for `sync = "background"`: who flushes to disk.
+    flusher: Option<Flusher>,
 }
 
 /// Releases the `flock` when dropped, on every path out of `record`.
@@ -55,8 +59,9 @@ impl Drop for FlockGuard<'_> {
 }
 
 impl AuditLog {
-    /// Opens (creating if needed) the log at `path`.
-    pub fn open(path: impl AsRef<Path>) -> anyhow::Result<AuditLog> {
+    /// Opens (creating if needed) the log at `path`; `sync` says when lines
+    /// reach the disk.
+    pub fn open(path: impl AsRef<Path>, sync: AuditSync) -> anyhow::Result<AuditLog> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
             && !parent.exists()
@@ -97,10 +102,27 @@ impl AuditLog {
                     )
                 })?;
         }
+        let flusher = match sync {
+            AuditSync::Always => None,
+            AuditSync::Background => Some(
+                file.try_clone()
+                    .and_then(|f| Flusher::start(f, path.display().to_string()))
+                    .with_context(|| {
+                        format!("cannot start flushing audit log {}", path.display())
+                    })?,
+            ),
+        };
         Ok(AuditLog {
             path,
             file: Mutex::new(file),
+            flusher,
         })
+    }
+
+    /// Disk flushes the background thread has completed (`None` with
+    /// `sync = "always"`, where every request flushes inline).
+    pub fn background_flushes(&self) -> Option<u64> {
+        self.flusher.as_ref().map(Flusher::flushes)
     }
 
     /// The file this log writes to.
@@ -110,17 +132,26 @@ impl AuditLog {
 
     /// Appends one event. `fields` is stored under `data`. Returns the new
     /// line's sequence number. The line is written (other processes and a
-    /// crash of this one see it) but not flushed to disk: a request's steps
-    /// are made durable together by [`AuditLog::record_durable`] on its last
+    /// crash of this one see it); with `sync = "background"` the flushing
+    /// thread takes it to disk, and with `"always"` a request's steps are
+    /// made durable together by [`AuditLog::record_durable`] on its last
     /// line, which keeps one disk flush per command instead of five.
     pub fn record(&self, kind: &str, fields: Value) -> anyhow::Result<u64> {
-        self.append(kind, fields, false)
+        let seq = self.append(kind, fields, false)?;
+        if let Some(f) = &self.flusher {
+            f.request();
+        }
+        Ok(seq)
     }
 
     /// Appends one event and flushes the file to disk, with every line
-    /// written before it.
+    /// written before it (`sync = "always"`), or asks the flushing thread
+    /// to (`"background"`).
     pub fn record_durable(&self, kind: &str, fields: Value) -> anyhow::Result<u64> {
-        self.append(kind, fields, true)
+        match &self.flusher {
+            Some(_) => self.record(kind, fields),
+            None => self.append(kind, fields, true),
+        }
     }
 
     fn append(&self, kind: &str, fields: Value, durable: bool) -> anyhow::Result<u64> {

@@ -80,6 +80,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// For commands that handle one request and exit (`run`, `explain`): one
+/// thread drives everything, which spares starting a worker per core (the
+/// work is waiting on ssh; plugin calls go to the blocking pool anyway).
+pub fn one_shot_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 pub fn pipeline(config: &ConfigArg) -> Result<Pipeline> {
     Pipeline::new(Config::load(config.config.as_deref())?)
 }

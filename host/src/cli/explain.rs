@@ -26,7 +26,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     crate::plugin::engine::set_usage(crate::plugin::engine::Usage::OneShot);
     let command = common::join_command(&args.command)?;
     let request = args.placement.request(command, None)?;
-    let rt = common::runtime()?;
+    let rt = common::one_shot_runtime()?;
     let explanation = rt.block_on(async {
         let pipeline = common::pipeline(&args.config)?;
         anyhow::Ok(pipeline.explain(&request).await)

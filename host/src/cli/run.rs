@@ -31,7 +31,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     crate::plugin::engine::set_usage(crate::plugin::engine::Usage::OneShot);
     let command = common::join_command(&args.command)?;
     let request = args.placement.request(command, args.timeout)?;
-    let rt = common::runtime()?;
+    let rt = common::one_shot_runtime()?;
     let report = rt.block_on(async {
         let pipeline = common::pipeline(&args.config)?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<crate::exec::OutputChunk>();

@@ -65,7 +65,15 @@ pub(super) fn describe(c: &Config) -> String {
         "limits: output_cap={} bytes per stream, max_command={} bytes, global_concurrency={}",
         l.output_cap_bytes, l.max_command_bytes, l.global_concurrency
     );
-    let _ = writeln!(out, "audit: {}", c.audit.path.display());
+    let _ = writeln!(
+        out,
+        "audit: {} (sync {})",
+        c.audit.path.display(),
+        match c.audit.sync {
+            super::AuditSync::Background => "background",
+            super::AuditSync::Always => "always",
+        }
+    );
     let _ = writeln!(
         out,
         "plugins: validators [{}], router {}",

@@ -64,6 +64,8 @@ pub struct RawLimits {
 #[serde(deny_unknown_fields)]
 pub struct RawAudit {
     pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub sync: super::AuditSync,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,4 +88,6 @@ pub struct RawNode {
     pub max_tasks: Option<u32>,
     #[serde(default)]
     pub transport: super::Transport,
+    #[serde(default)]
+    pub login_shell: super::LoginShell,
 }

@@ -49,6 +49,19 @@ pub enum Transport {
     Local,
 }
 
+/// The family of a node's login shell, which parses the remote string sshd
+/// hands it. Decides how the command is wrapped (`exec::ssh_quote::wrap`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginShell {
+    /// sh, bash, dash, zsh, ksh: the wrapper runs in the login shell itself.
+    #[default]
+    Posix,
+    /// Anything else (fish, csh, tcsh): the wrapper runs under `/bin/sh` and
+    /// starts the login shell for the command, one more shell per command.
+    Other,
+}
+
 /// Where the configuration came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "path", rename_all = "snake_case")]
@@ -104,6 +117,21 @@ pub struct Limits {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditSettings {
     pub path: PathBuf,
+    pub sync: AuditSync,
+}
+
+/// When audit lines reach the disk (every line is written to the file at
+/// once either way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditSync {
+    /// Each request's lines are flushed before its result is returned.
+    #[default]
+    Always,
+    /// A thread flushes what accumulated, off the request path (auditd's
+    /// default), for disks where a flush is slow; a power loss may lose the
+    /// last moments.
+    Background,
 }
 
 /// One `[[node]]`, validated and with defaults and overrides applied.
@@ -123,6 +151,7 @@ pub struct Node {
     pub priority: i32,
     pub max_tasks: u32,
     pub transport: Transport,
+    pub login_shell: LoginShell,
 }
 
 impl Node {

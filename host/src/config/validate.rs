@@ -139,6 +139,7 @@ fn build(
             Some(p) => paths::resolve(p, base),
             None => paths::state_dir().join("audit.jsonl"),
         },
+        sync: raw.audit.sync,
     };
     let plugins = resolve_plugins(raw.plugins.clone(), base);
 
@@ -414,6 +415,7 @@ fn node(
         priority: rn.priority,
         max_tasks,
         transport: rn.transport,
+        login_shell: rn.login_shell,
     })
 }
 

@@ -39,7 +39,7 @@ pub async fn run(spec: RunSpec<'_>, output_cap: usize) -> Result<RunResult, Exec
         })?;
     let pgid = child.id().and_then(|p| i32::try_from(p).ok());
     let mut pump = Pump::spawn(&mut child, &node.id, output_cap, spec.live.clone(), None);
-    let waited = wait_or_stop(&mut child, spec.deadline, spec.cancel)
+    let waited = wait_or_stop(child.wait(), spec.deadline, spec.cancel)
         .await
         .map_err(|e| ExecError::Internal {
             node: node.id.clone(),

@@ -10,6 +10,7 @@ pub mod result;
 pub mod ssh;
 pub mod ssh_args;
 pub mod ssh_control;
+pub mod ssh_mux;
 pub mod ssh_quote;
 pub mod status;
 pub mod transport;

@@ -30,8 +30,8 @@ pub(crate) struct Pump {
 
 /// How waiting for the child ended.
 #[derive(Debug)]
-pub(crate) enum Waited {
-    Exited(ExitStatus),
+pub(crate) enum Waited<T> {
+    Exited(T),
     Deadline,
     Cancelled,
 }
@@ -46,12 +46,36 @@ impl Pump {
         live: Option<UnboundedSender<OutputChunk>>,
         marker: Option<MarkerFilter>,
     ) -> Pump {
+        Pump::spawn_readers(
+            child.stdout.take(),
+            child.stderr.take(),
+            node,
+            cap,
+            live,
+            marker,
+        )
+    }
+
+    /// Reads a session's stdout and stderr, wherever they come from (a child
+    /// process, or pipes handed to an ssh master).
+    pub(crate) fn spawn_readers<O, E>(
+        stdout: Option<O>,
+        stderr: Option<E>,
+        node: &str,
+        cap: usize,
+        live: Option<UnboundedSender<OutputChunk>>,
+        marker: Option<MarkerFilter>,
+    ) -> Pump
+    where
+        O: AsyncRead + Unpin + Send + 'static,
+        E: AsyncRead + Unpin + Send + 'static,
+    {
         let out = Arc::new(Mutex::new(CappedBuffer::new(cap)));
         let err = Arc::new(Mutex::new(CappedBuffer::new(cap)));
         let (started_tx, started) = watch::channel(None);
         let ended = Arc::new(Mutex::new(None));
         let mut tasks = Vec::new();
-        if let Some(r) = child.stdout.take() {
+        if let Some(r) = stdout {
             let sink = StreamSink {
                 stream: Stream::Stdout,
                 node: node.to_string(),
@@ -62,7 +86,7 @@ impl Pump {
             };
             tasks.push(tokio::spawn(read_stream(r, sink, None)));
         }
-        if let Some(r) = child.stderr.take() {
+        if let Some(r) = stderr {
             let sink = StreamSink {
                 stream: Stream::Stderr,
                 node: node.to_string(),
@@ -183,14 +207,15 @@ async fn read_stream<R: AsyncRead + Unpin>(
     }
 }
 
-/// Waits for the child until it exits, the deadline passes or `cancel` fires.
-pub(crate) async fn wait_or_stop(
-    child: &mut Child,
+/// Waits for `exit` (a child's, or a session's) until it comes, the deadline
+/// passes or `cancel` fires.
+pub(crate) async fn wait_or_stop<T>(
+    exit: impl Future<Output = std::io::Result<T>>,
     deadline: Instant,
     cancel: &CancellationToken,
-) -> std::io::Result<Waited> {
+) -> std::io::Result<Waited<T>> {
     tokio::select! {
-        status = child.wait() => status.map(Waited::Exited),
+        status = exit => status.map(Waited::Exited),
         () = tokio::time::sleep_until(deadline) => Ok(Waited::Deadline),
         () = cancel.cancelled() => Ok(Waited::Cancelled),
     }

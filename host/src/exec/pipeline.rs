@@ -109,7 +109,7 @@ impl Pipeline {
         };
         let plugins = PluginSet::load(&config.plugins, base.as_deref())?;
         let executor = Executor::new(&config)?;
-        let audit = AuditLog::open(&config.audit.path).with_context(|| {
+        let audit = AuditLog::open(&config.audit.path, config.audit.sync).with_context(|| {
             format!(
                 "cannot open the audit log {}; set [audit] path to a writable file",
                 config.audit.path.display()
@@ -412,7 +412,7 @@ impl Pipeline {
         let outcome = self.executor.run(node, &request.command, options).await;
         let connection = match &outcome {
             Ok(r) => {
-                json!({"request": id, "node": node.id, "target": r.target, "attempts": r.attempts, "connected": true})
+                json!({"request": id, "node": node.id, "target": r.target, "attempts": r.attempts, "reused": r.reused_connection, "connected": true})
             }
             Err(e) => {
                 json!({"request": id, "node": node.id, "connected": false, "error": e.kind(), "message": e.to_string()})

@@ -76,6 +76,9 @@ pub struct RunResult {
     pub attempts: u32,
     /// The address connected to, after the network guard (ssh only).
     pub target: Option<String>,
+    /// The command ran on an open connection (the ControlMaster's socket)
+    /// without a new handshake or a new `ssh` process.
+    pub reused_connection: bool,
     /// What was done to stop a timed-out or cancelled command.
     pub kill: Option<String>,
 }

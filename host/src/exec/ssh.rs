@@ -1,14 +1,15 @@
 //! The SSH transport: one command on one node through the system `ssh`,
-//! with the network guard, connection reuse, retries only while nothing
-//! started, and a remote kill of the command's process group on timeout or
-//! cancel.
+//! with the network guard, connection reuse (a session on the node's warm
+//! ControlMaster when one is up, see [`super::ssh_mux`]; otherwise a child
+//! `ssh` that becomes the master), retries only while nothing started, and a
+//! remote kill of the command's process group on timeout or cancel.
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +19,8 @@ use super::output_pump::{Pump, Waited, wait_or_stop, wait_with_grace};
 use super::result::{ExecError, OutputChunk, RunResult};
 use super::ssh_args::{self, Master};
 use super::ssh_control::{ControlSlots, SlotLease};
+use super::ssh_mux;
+use super::ssh_mux::{MuxSession, Opened};
 use super::ssh_quote::{self, MarkerFilter};
 use crate::config::{Node, SshSettings};
 use crate::net::{Guard, Target};
@@ -143,41 +146,73 @@ impl SshRunner {
     ) -> Attempt {
         let node = spec.node;
         let nonce = nonce();
-        let remote = ssh_quote::wrap(spec.command, &nonce);
-        let args = ssh_args::build(
-            &self.settings,
-            node,
-            target,
-            &lease.path,
-            Master::Auto,
-            &remote,
-        );
-        debug!(node = %node.id, addr = %target.addr, slot = lease.slot, "ssh attempt");
-        let mut child = match Command::new(SSH_PROGRAM)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(source) => {
-                return Attempt::Failed(ExecError::Spawn {
+        let remote = ssh_quote::wrap(spec.command, &nonce, node.login_shell);
+        let marker = Some(MarkerFilter::new(&nonce));
+        let (mut session, mut pump) = match ssh_mux::open(&lease.path, &remote).await {
+            Opened::Session(mut s) => {
+                debug!(node = %node.id, slot = lease.slot, "session on the warm control socket");
+                let (out, err) = s.take_output();
+                let pump = Pump::spawn_readers(
+                    out,
+                    err,
+                    &node.id,
+                    self.output_cap,
+                    spec.live.clone(),
+                    marker,
+                );
+                (Session::Mux(s), pump)
+            }
+            Opened::Refused(why) => {
+                return Attempt::NotStarted {
+                    why: format!("the connection refused a new session: {why}"),
+                };
+            }
+            Opened::Unknown(why) => {
+                return Attempt::Failed(ExecError::ConnectionLost {
                     node: node.id.clone(),
-                    program: SSH_PROGRAM.into(),
-                    source,
+                    why: format!("the control connection failed while opening the session: {why}"),
+                    pgid: None,
+                    partial: Box::default(),
                 });
             }
+            Opened::NoMaster(why) => {
+                debug!(node = %node.id, addr = %target.addr, slot = lease.slot, %why, "ssh attempt");
+                let args = ssh_args::build(
+                    &self.settings,
+                    node,
+                    target,
+                    &lease.path,
+                    Master::Auto,
+                    &remote,
+                );
+                let mut child = match without_locale(Command::new(SSH_PROGRAM))
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn()
+                {
+                    Ok(c) => c,
+                    Err(source) => {
+                        return Attempt::Failed(ExecError::Spawn {
+                            node: node.id.clone(),
+                            program: SSH_PROGRAM.into(),
+                            source,
+                        });
+                    }
+                };
+                let pump = Pump::spawn(
+                    &mut child,
+                    &node.id,
+                    self.output_cap,
+                    spec.live.clone(),
+                    marker,
+                );
+                (Session::Child(child), pump)
+            }
         };
-        let mut pump = Pump::spawn(
-            &mut child,
-            &node.id,
-            self.output_cap,
-            spec.live.clone(),
-            Some(MarkerFilter::new(&nonce)),
-        );
-        let waited = match wait_or_stop(&mut child, spec.deadline, spec.cancel).await {
+        let waited = match wait_or_stop(session.wait(), spec.deadline, spec.cancel).await {
             Ok(w) => w,
             Err(e) => {
                 return Attempt::Failed(ExecError::Internal {
@@ -190,10 +225,11 @@ impl SshRunner {
         let mut result = RunResult {
             node: node.id.clone(),
             target: Some(target.addr.to_string()),
+            reused_connection: matches!(session, Session::Mux(_)),
             ..RunResult::default()
         };
-        let status = match waited {
-            Waited::Exited(status) => Some(status),
+        let code = match waited {
+            Waited::Exited(code) => code,
             Waited::Deadline | Waited::Cancelled => {
                 let cancelled = matches!(waited, Waited::Cancelled);
                 let pgid = match pump.started() {
@@ -202,7 +238,7 @@ impl SshRunner {
                 };
                 let Some(pgid) = pgid else {
                     // Nothing started: stopping the local ssh is enough.
-                    let _ = wait_with_grace(&mut child, Duration::ZERO).await;
+                    session.wind_down(Duration::ZERO).await;
                     let stage = "connecting".to_string();
                     return Attempt::Failed(if cancelled {
                         ExecError::Cancelled {
@@ -221,7 +257,7 @@ impl SshRunner {
                 result.cancelled = cancelled;
                 result.kill = Some(self.kill_remote(node, target, lease, pgid).await);
                 info!(node = %node.id, pgid, kill = ?result.kill, "stopped a command");
-                wait_with_grace(&mut child, AFTER_KILL_GRACE).await
+                session.wind_down(AFTER_KILL_GRACE).await
             }
         };
         let started = pump.started();
@@ -232,7 +268,6 @@ impl SshRunner {
         result.stdout_bytes = out.total_bytes;
         result.stdout_truncated = out.truncated;
         result.stdout_lossy = out.lossy;
-        let code = status.and_then(|s| s.code());
         let stderr_text = err.text.clone();
         result.stderr = err.text;
         result.stderr_bytes = err.total_bytes;
@@ -241,31 +276,51 @@ impl SshRunner {
         if result.timed_out || result.cancelled {
             return Attempt::Done(result);
         }
-        match (started, ended) {
+        // A status the session itself reported for certain: every exit
+        // message from the master, and anything but 255 from a child `ssh`
+        // (which says 255 for a lost connection too).
+        let certain = code.filter(|c| session.is_mux() || *c != 255);
+        match (started, ended, certain) {
             // The wrapper reported the command's own status (128+N for a
             // signal, as a shell says it).
-            (Some(_), Some(status)) => {
+            (Some(_), Some(status), _) => {
+                result.exit_code = Some(status);
+                Attempt::Done(result)
+            }
+            // No end marker, as when the command replaced the shell (`exec`)
+            // or set its own EXIT trap: the session's status is the
+            // command's.
+            (Some(_), None, Some(status)) => {
                 result.exit_code = Some(status);
                 Attempt::Done(result)
             }
             // Started, but no status came back: the connection died under
-            // the command.
-            (Some(pgid), None) => Attempt::Failed(ExecError::ConnectionLost {
+            // the command (or its login shell was killed outright).
+            (Some(pgid), None, None) => Attempt::Failed(ExecError::ConnectionLost {
                 node: node.id.clone(),
-                why: connection_lost(&stderr_text).unwrap_or_else(|| {
-                    format!(
+                why: connection_lost(&stderr_text).unwrap_or_else(|| match &session {
+                    Session::Mux(_) => "the session ended without an exit status (the \
+                                        connection broke, or the login shell was killed)"
+                        .to_string(),
+                    Session::Child(_) => format!(
                         "ssh ended (status {}) before the command's exit status arrived",
                         code.map_or("none".to_string(), |c| c.to_string())
-                    )
+                    ),
                 }),
                 pgid: Some(pgid),
                 partial: Box::new(result),
             }),
-            (None, _) if code == Some(255) => classify_failure(node, &self.settings, &stderr_text),
+            // Nothing started and no status: the connection failed first.
+            (None, _, None) => match &session {
+                Session::Mux(_) => Attempt::NotStarted {
+                    why: "the connection closed the session before the command started".into(),
+                },
+                Session::Child(_) => classify_failure(node, &self.settings, &stderr_text),
+            },
             // The remote side answered without running the wrapper (e.g. a
             // forced command or a login shell that refused it).
-            (None, _) => {
-                result.exit_code = code;
+            (None, _, Some(status)) => {
+                result.exit_code = Some(status);
                 Attempt::Done(result)
             }
         }
@@ -345,6 +400,58 @@ impl SshRunner {
             .status();
         matches!(tokio::time::timeout(Duration::from_secs(5), out).await, Ok(Ok(s)) if s.success())
     }
+}
+
+/// The local end of one remote session.
+enum Session {
+    /// A child `ssh` (which may become the ControlMaster).
+    Child(Child),
+    /// A session on a running master's socket.
+    Mux(MuxSession),
+}
+
+impl Session {
+    /// The exit status: a child `ssh`'s (255 also when the connection
+    /// failed; `None` when it was killed), or the master's exit message
+    /// (`None` when the session ended without one).
+    async fn wait(&mut self) -> std::io::Result<Option<i32>> {
+        match self {
+            Session::Child(c) => c.wait().await.map(|s| s.code()),
+            Session::Mux(m) => Ok(m.wait().await),
+        }
+    }
+
+    fn is_mux(&self) -> bool {
+        matches!(self, Session::Mux(_))
+    }
+
+    /// Gives the session `grace` to end by itself, then lets go of it (the
+    /// local side only: the remote group is the kill script's job).
+    async fn wind_down(&mut self, grace: Duration) -> Option<i32> {
+        match self {
+            Session::Child(c) => wait_with_grace(c, grace).await.and_then(|s| s.code()),
+            Session::Mux(m) => match tokio::time::timeout(grace, m.wait()).await {
+                Ok(code) => code,
+                Err(_) => {
+                    m.abandon();
+                    None
+                }
+            },
+        }
+    }
+}
+
+/// A child `ssh` without the locale variables, which Debian's default
+/// `SendEnv LANG LC_*` would forward: sessions on a warm master carry no
+/// environment, and both paths should run commands alike.
+fn without_locale(mut cmd: Command) -> Command {
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        if n == "LANG" || n == "LANGUAGE" || n.starts_with("LC_") {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd
 }
 
 /// Gives the stderr reader a moment to deliver a marker that was in flight

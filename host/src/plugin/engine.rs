@@ -44,7 +44,9 @@ pub enum Usage {
     Repeated,
     /// A handful of calls in a short-lived process (`run`, `explain`): each
     /// instance maps its memory on demand, so start-up pays nothing for a pool
-    /// it would barely use.
+    /// it would barely use, and loading skips the configuration check call
+    /// (the real call configures the plugin and fails closed; `config check`
+    /// and `serve` still check at start-up).
     OneShot,
 }
 
@@ -54,6 +56,11 @@ static USAGE: OnceLock<Usage> = OnceLock::new();
 /// without one, [`Usage::Repeated`]).
 pub fn set_usage(usage: Usage) {
     let _ = USAGE.set(usage);
+}
+
+/// This process's usage.
+pub fn usage() -> Usage {
+    USAGE.get().copied().unwrap_or(Usage::Repeated)
 }
 
 /// The process-wide engine: compiling a component is tied to the engine that
@@ -81,7 +88,7 @@ fn build() -> Result<Engine> {
     // long-lived process: there a pool of pre-reserved slots (reset in place,
     // data mapped copy-on-write) replaces an mmap/munmap per call.
     config.memory_reservation(MAX_PLUGIN_MEMORY as u64);
-    let strategy = match USAGE.get().copied().unwrap_or(Usage::Repeated) {
+    let strategy = match usage() {
         Usage::OneShot => InstanceAllocationStrategy::OnDemand,
         Usage::Repeated => InstanceAllocationStrategy::Pooling(pool()),
     };

@@ -45,6 +45,12 @@ impl Validator {
             config: serde_json::to_string(config)?,
             limits,
         };
+        // A one-shot process makes one real call, which configures the
+        // plugin the same way and fails closed naming it: a check call first
+        // would only double the cost.
+        if crate::plugin::engine::usage() == crate::plugin::engine::Usage::OneShot {
+            return Ok(validator);
+        }
         validator
             .call(&CommandRequest {
                 command: "true".into(),
