@@ -188,6 +188,38 @@ async fn a_master_that_went_away_is_replaced_and_the_command_still_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_that_stops_answering_cannot_outlast_the_timeout() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let c = bed.config();
+    let ex = Executor::new(&c).unwrap();
+    let socket = ex.control_path(&c.nodes[0], &bed.hosts[0].addr.to_string(), 0);
+    run(&ex, &c, "h0", "true").await.unwrap();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("pkill")
+            .args([sig, "-f", &format!("^ssh: {} ", socket.display())])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "no master at {}", socket.display());
+    };
+    // Stopped, the master still has its socket (the kernel accepts the
+    // connection) but never answers.
+    signal("-STOP");
+    let t = Instant::now();
+    let e = ex.run(&c.nodes[0], "echo never", opts(2)).await;
+    let took = t.elapsed();
+    signal("-CONT");
+    match e {
+        Err(ExecError::TimedOut { .. }) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let r = run(&ex, &c, "h0", "echo again").await.unwrap();
+    assert_eq!((r.stdout.as_str(), r.reused_connection), ("again\n", true));
+    ex.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_kills_the_remote_process_group() {
     let Some(bed) = TestBed::start(1) else { return };
     let c = bed.config();
@@ -281,17 +313,41 @@ async fn output_over_the_cap_keeps_head_and_tail_and_the_full_count() {
     let mut c = bed.config();
     c.limits.output_cap_bytes = 1000;
     let ex = Executor::new(&c).unwrap();
-    let r = run(&ex, &c, "h0", "seq 1 100000; seq 1 10 >&2")
-        .await
-        .unwrap();
-    let full: usize = (1..=100000).map(|i: u32| i.to_string().len() + 1).sum();
-    assert_eq!(r.stdout_bytes, full as u64);
-    assert!(r.stdout_truncated);
-    assert!(r.stdout.starts_with("1\n2\n3\n"), "{}", &r.stdout[..40]);
-    assert!(r.stdout.ends_with("99999\n100000\n"));
-    assert!(r.stdout.len() < 1200);
-    assert!(!r.stderr_truncated);
-    assert_eq!(r.stderr_bytes, 21);
+    // Through a new `ssh`, then as a session on its master: every byte
+    // counted on both, including what arrives after the exit status.
+    for round in 0..2 {
+        let r = run(&ex, &c, "h0", "seq 1 100000; seq 1 10 >&2")
+            .await
+            .unwrap();
+        assert_eq!(r.reused_connection, round == 1);
+        let full: usize = (1..=100000).map(|i: u32| i.to_string().len() + 1).sum();
+        assert_eq!(r.stdout_bytes, full as u64);
+        assert!(r.stdout_truncated);
+        assert!(r.stdout.starts_with("1\n2\n3\n"), "{}", &r.stdout[..40]);
+        assert!(r.stdout.ends_with("99999\n100000\n"));
+        assert!(r.stdout.len() < 1200);
+        assert!(!r.stderr_truncated);
+        assert_eq!(r.stderr_bytes, 21);
+    }
+    ex.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commands_own_redirections_never_carry_a_marker() {
+    let Some(bed) = TestBed::start(1) else { return };
+    let c = bed.config();
+    let ex = Executor::new(&c).unwrap();
+    for round in 0..2 {
+        let r = run(&ex, &c, "h0", "exec 2>&1; echo out; echo err >&2; exit 4")
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.stdout.as_str(), r.stderr.as_str(), r.exit_code),
+            ("out\nerr\n", "", Some(4)),
+            "{r:?}"
+        );
+        assert_eq!(r.reused_connection, round == 1);
+    }
     ex.close().await;
 }
 

@@ -42,6 +42,12 @@ pub struct Home {
 /// by requirements has a visible effect), plus `extra` TOML (more validators,
 /// ssh nodes).
 pub fn home(extra: &str) -> Home {
+    home_with("", extra)
+}
+
+/// [`home`] with `plugins` added to the `[plugins]` table (`deadline_ms =
+/// ...`).
+pub fn home_with(plugins: &str, extra: &str) -> Home {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.log");
     let config = dir.path().join("config.toml");
@@ -51,6 +57,7 @@ path = "{audit}"
 
 [plugins]
 cache_dir = "{cache}"
+{plugins}
 
 [[node]]
 id = "local"

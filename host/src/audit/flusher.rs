@@ -22,6 +22,10 @@ use std::sync::{Arc, Condvar, Mutex};
 pub struct Flusher {
     dirty: Arc<(Mutex<bool>, Condvar)>,
     done: Arc<AtomicU64>,
+    /// The first failed flush: sticky, because a later flush can succeed
+    /// without the lines the failed one lost (Linux drops dirty pages whose
+    /// writeback failed).
+    failed: Arc<Mutex<Option<String>>>,
 }
 
 impl Flusher {
@@ -29,11 +33,24 @@ impl Flusher {
     pub fn start(file: File, path: String) -> std::io::Result<Flusher> {
         let dirty = Arc::new((Mutex::new(false), Condvar::new()));
         let done = Arc::new(AtomicU64::new(0));
-        let (shared, count) = (dirty.clone(), done.clone());
+        let failed = Arc::new(Mutex::new(None));
+        let (shared, count, error) = (dirty.clone(), done.clone(), failed.clone());
         std::thread::Builder::new()
             .name("audit-flush".into())
-            .spawn(move || flush_loop(&file, &path, &shared, &count))?;
-        Ok(Flusher { dirty, done })
+            .spawn(move || flush_loop(&file, &path, &shared, &count, &error))?;
+        Ok(Flusher {
+            dirty,
+            done,
+            failed,
+        })
+    }
+
+    /// Why a flush failed, if one ever did.
+    pub fn failure(&self) -> Option<String> {
+        match self.failed.lock() {
+            Ok(f) => f.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
     /// Flushes completed so far.
@@ -53,7 +70,13 @@ impl Flusher {
     }
 }
 
-fn flush_loop(file: &File, path: &str, dirty: &(Mutex<bool>, Condvar), done: &AtomicU64) {
+fn flush_loop(
+    file: &File,
+    path: &str,
+    dirty: &(Mutex<bool>, Condvar),
+    done: &AtomicU64,
+    failed: &Mutex<Option<String>>,
+) {
     let (lock, wake) = dirty;
     loop {
         {
@@ -73,7 +96,14 @@ fn flush_loop(file: &File, path: &str, dirty: &(Mutex<bool>, Condvar), done: &At
             Ok(()) => {
                 done.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => tracing::error!("cannot flush the audit log {path} to disk: {e}"),
+            Err(e) => {
+                tracing::error!("cannot flush the audit log {path} to disk: {e}");
+                let mut f = match failed.lock() {
+                    Ok(f) => f,
+                    Err(p) => p.into_inner(),
+                };
+                f.get_or_insert_with(|| e.to_string());
+            }
         }
     }
 }

@@ -137,6 +137,14 @@ impl AuditLog {
     /// made durable together by [`AuditLog::record_durable`] on its last
     /// line, which keeps one disk flush per command instead of five.
     pub fn record(&self, kind: &str, fields: Value) -> anyhow::Result<u64> {
+        if let Some(why) = self.flusher.as_ref().and_then(Flusher::failure) {
+            bail!(
+                "audit log {} could not be flushed to disk ({why}); lines may be lost, so \
+                 nothing more is recorded: check the disk, run `cluster-exec audit verify` and \
+                 restart",
+                self.path.display()
+            );
+        }
         let seq = self.append(kind, fields, false)?;
         if let Some(f) = &self.flusher {
             f.request();

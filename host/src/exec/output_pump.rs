@@ -23,7 +23,7 @@ use super::ssh_quote::MarkerFilter;
 pub(crate) struct Pump {
     out: Arc<Mutex<CappedBuffer>>,
     err: Arc<Mutex<CappedBuffer>>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Vec<(Stream, JoinHandle<()>)>,
     started: watch::Receiver<Option<i64>>,
     ended: Arc<Mutex<Option<i32>>>,
 }
@@ -84,7 +84,7 @@ impl Pump {
                 started: started_tx.clone(),
                 ended: ended.clone(),
             };
-            tasks.push(tokio::spawn(read_stream(r, sink, None)));
+            tasks.push((Stream::Stdout, tokio::spawn(read_stream(r, sink, None))));
         }
         if let Some(r) = stderr {
             let sink = StreamSink {
@@ -95,7 +95,7 @@ impl Pump {
                 started: started_tx,
                 ended: ended.clone(),
             };
-            tasks.push(tokio::spawn(read_stream(r, sink, marker)));
+            tasks.push((Stream::Stderr, tokio::spawn(read_stream(r, sink, marker))));
         }
         Pump {
             out,
@@ -118,16 +118,25 @@ impl Pump {
     }
 
     /// Waits up to `grace` for the readers to reach end of stream (a
-    /// background process may hold the pipes open), then decodes.
+    /// background process may hold the pipes open), then decodes. A stream
+    /// still open at that point is marked truncated: more may have come.
     pub(crate) async fn finish(&mut self, grace: Duration) -> (Captured, Captured) {
         let deadline = Instant::now() + grace;
-        for t in self.tasks.drain(..) {
+        let (mut out_open, mut err_open) = (false, false);
+        for (stream, t) in self.tasks.drain(..) {
             let abort = t.abort_handle();
             if tokio::time::timeout_at(deadline, t).await.is_err() {
                 abort.abort();
+                match stream {
+                    Stream::Stdout => out_open = true,
+                    Stream::Stderr => err_open = true,
+                }
             }
         }
-        (snapshot(&self.out), snapshot(&self.err))
+        let (mut out, mut err) = (snapshot(&self.out), snapshot(&self.err));
+        out.truncated |= out_open;
+        err.truncated |= err_open;
+        (out, err)
     }
 }
 

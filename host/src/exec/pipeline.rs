@@ -135,10 +135,22 @@ impl Pipeline {
     /// stderr; callers that must not proceed without it check `audit_ok`.
     fn audit(&self, kind: &str, fields: serde_json::Value) -> bool {
         // The last line of a request carries the disk flush for all of them.
-        let written = if kind == "result" {
-            self.audit.record_durable(kind, fields)
-        } else {
-            self.audit.record(kind, fields)
+        let write = || {
+            if kind == "result" {
+                self.audit.record_durable(kind, fields)
+            } else {
+                self.audit.record(kind, fields)
+            }
+        };
+        // Writing waits for the file lock and, on the last line, the disk:
+        // on a multi-threaded runtime, let other tasks (the output readers
+        // of running commands) move to another worker meanwhile. A
+        // current-thread runtime (`run`, `explain`) serves one request.
+        let written = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(write)
+            }
+            _ => write(),
         };
         match written {
             Ok(_) => true,

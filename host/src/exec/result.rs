@@ -64,6 +64,8 @@ pub struct RunResult {
     /// Full byte counts, including what the cap dropped.
     pub stdout_bytes: u64,
     pub stderr_bytes: u64,
+    /// The cap dropped bytes, or reading stopped while the stream was still
+    /// open (a background process held it past the grace period).
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
     /// The stream was not valid UTF-8 and was decoded lossily.

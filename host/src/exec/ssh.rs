@@ -21,8 +21,9 @@ use super::ssh_args::{self, Master};
 use super::ssh_control::{ControlSlots, SlotLease};
 use super::ssh_mux;
 use super::ssh_mux::{MuxSession, Opened};
+use super::ssh_quote::Wrapper;
 use super::ssh_quote::{self, MarkerFilter};
-use crate::config::{Node, SshSettings};
+use crate::config::{LoginShell, Node, SshSettings};
 use crate::net::{Guard, Target};
 
 /// The program run for every connection.
@@ -146,10 +147,71 @@ impl SshRunner {
     ) -> Attempt {
         let node = spec.node;
         let nonce = nonce();
-        let remote = ssh_quote::wrap(spec.command, &nonce, node.login_shell);
         let marker = Some(MarkerFilter::new(&nonce));
-        let (mut session, mut pump) = match ssh_mux::open(&lease.path, &remote).await {
-            Opened::Session(mut s) => {
+        // Nothing is asked of the master before its hello: giving up here
+        // is always safe.
+        let limit = Duration::from_secs(self.settings.connect_timeout_secs.max(1));
+        let connected = tokio::select! {
+            c = ssh_mux::connect(&lease.path, limit) => c,
+            () = tokio::time::sleep_until(spec.deadline) => {
+                return Attempt::Failed(ExecError::TimedOut {
+                    node: node.id.clone(),
+                    after_ms: ms(started_at.elapsed()),
+                    stage: "waiting for the connection's control socket".into(),
+                });
+            }
+            () = spec.cancel.cancelled() => {
+                return Attempt::Failed(ExecError::Cancelled {
+                    node: node.id.clone(),
+                    stage: "waiting for the connection's control socket".into(),
+                });
+            }
+        };
+        let master = match connected {
+            Ok(client) => {
+                let form = match node.login_shell {
+                    LoginShell::Posix => Wrapper::InLoginShell,
+                    LoginShell::Other => Wrapper::Portable,
+                };
+                let remote = ssh_quote::wrap(spec.command, &nonce, form);
+                // Once asked, the master may start the command at any
+                // moment: an interrupted request is "may have started".
+                let opened = tokio::select! {
+                    o = client.start(&remote) => o,
+                    () = tokio::time::sleep_until(spec.deadline) => Opened::Unknown(
+                        "the deadline passed while the connection was opening the session".into(),
+                    ),
+                    () = spec.cancel.cancelled() => Opened::Unknown(
+                        "cancelled while the connection was opening the session".into(),
+                    ),
+                };
+                match opened {
+                    Opened::Session(s) => Ok(s),
+                    Opened::Refused(why) => {
+                        return Attempt::NotStarted {
+                            why: format!("the connection refused a new session: {why}"),
+                        };
+                    }
+                    Opened::Unknown(why) => {
+                        return Attempt::Failed(ExecError::ConnectionLost {
+                            node: node.id.clone(),
+                            why,
+                            pgid: None,
+                            partial: Box::new(RunResult {
+                                node: node.id.clone(),
+                                target: Some(target.addr.to_string()),
+                                reused_connection: true,
+                                ..RunResult::default()
+                            }),
+                        });
+                    }
+                    Opened::NoMaster(why) => Err(why),
+                }
+            }
+            Err(why) => Err(why),
+        };
+        let (mut session, mut pump) = match master {
+            Ok(mut s) => {
                 debug!(node = %node.id, slot = lease.slot, "session on the warm control socket");
                 let (out, err) = s.take_output();
                 let pump = Pump::spawn_readers(
@@ -162,21 +224,11 @@ impl SshRunner {
                 );
                 (Session::Mux(s), pump)
             }
-            Opened::Refused(why) => {
-                return Attempt::NotStarted {
-                    why: format!("the connection refused a new session: {why}"),
-                };
-            }
-            Opened::Unknown(why) => {
-                return Attempt::Failed(ExecError::ConnectionLost {
-                    node: node.id.clone(),
-                    why: format!("the control connection failed while opening the session: {why}"),
-                    pgid: None,
-                    partial: Box::default(),
-                });
-            }
-            Opened::NoMaster(why) => {
+            Err(why) => {
                 debug!(node = %node.id, addr = %target.addr, slot = lease.slot, %why, "ssh attempt");
+                // The portable form: its end marker tells a command's exit
+                // 255 from ssh's own.
+                let remote = ssh_quote::wrap(spec.command, &nonce, Wrapper::Portable);
                 let args = ssh_args::build(
                     &self.settings,
                     node,
@@ -260,9 +312,10 @@ impl SshRunner {
                 session.wind_down(AFTER_KILL_GRACE).await
             }
         };
-        let started = pump.started();
+        // After the readers are done: a start marker still in the pipe
+        // when the session ended must count.
         let (out, err) = pump.finish(READ_GRACE).await;
-        let ended = pump.ended();
+        let (started, ended) = (pump.started(), pump.ended());
         result.duration_ms = ms(started_at.elapsed());
         result.stdout = out.text;
         result.stdout_bytes = out.total_bytes;
@@ -280,23 +333,19 @@ impl SshRunner {
         // message from the master, and anything but 255 from a child `ssh`
         // (which says 255 for a lost connection too).
         let certain = code.filter(|c| session.is_mux() || *c != 255);
-        match (started, ended, certain) {
-            // The wrapper reported the command's own status (128+N for a
-            // signal, as a shell says it).
-            (Some(_), Some(status), _) => {
-                result.exit_code = Some(status);
-                Attempt::Done(result)
-            }
-            // No end marker, as when the command replaced the shell (`exec`)
-            // or set its own EXIT trap: the session's status is the
-            // command's.
-            (Some(_), None, Some(status)) => {
-                result.exit_code = Some(status);
+        match (started, ended.or(certain)) {
+            // The command's own status: the end marker's (128+N for a
+            // signal, as a shell says it), or the session's when the
+            // command replaced the shell (`exec`) or the wrapper prints
+            // none. A session's certain status outranks an end marker the
+            // command could have printed itself.
+            (Some(_), Some(status)) => {
+                result.exit_code = Some(certain.unwrap_or(status));
                 Attempt::Done(result)
             }
             // Started, but no status came back: the connection died under
             // the command (or its login shell was killed outright).
-            (Some(pgid), None, None) => Attempt::Failed(ExecError::ConnectionLost {
+            (Some(pgid), None) => Attempt::Failed(ExecError::ConnectionLost {
                 node: node.id.clone(),
                 why: connection_lost(&stderr_text).unwrap_or_else(|| match &session {
                     Session::Mux(_) => "the session ended without an exit status (the \
@@ -310,16 +359,29 @@ impl SshRunner {
                 pgid: Some(pgid),
                 partial: Box::new(result),
             }),
-            // Nothing started and no status: the connection failed first.
-            (None, _, None) => match &session {
-                Session::Mux(_) => Attempt::NotStarted {
-                    why: "the connection closed the session before the command started".into(),
-                },
+            // No start marker and no status. A child `ssh` that failed this
+            // way never carried the command; a session the master opened
+            // did send it, so it may have run.
+            (None, None) => match &session {
+                Session::Mux(_) => Attempt::Failed(ExecError::ConnectionLost {
+                    node: node.id.clone(),
+                    why: "the session ended without an exit status before the command announced \
+                          its start"
+                        .into(),
+                    pgid: None,
+                    partial: Box::new(result),
+                }),
                 Session::Child(_) => classify_failure(node, &self.settings, &stderr_text),
             },
-            // The remote side answered without running the wrapper (e.g. a
-            // forced command or a login shell that refused it).
-            (None, _, Some(status)) => {
+            // The remote side answered without running the wrapper: a forced
+            // command, or a login shell that is not POSIX on a node without
+            // `login_shell = "other"` (then a timeout cannot stop it).
+            (None, Some(status)) => {
+                warn!(
+                    node = %node.id,
+                    "the command ran without announcing its process group (a forced command, or \
+                     a login shell that is not POSIX: set login_shell = \"other\" on the node)"
+                );
                 result.exit_code = Some(status);
                 Attempt::Done(result)
             }

@@ -4,34 +4,37 @@
 //! sshd hands the remote string to the user's login shell (`$SHELL -c`), and
 //! runs each session in a new session and process group (`setsid()` in
 //! `session.c`), so the login shell's pid is the pgid of everything the
-//! command starts. For a POSIX login shell (the default) the wrapper runs in
-//! that shell itself:
+//! command starts. There are two forms of wrapper.
+//!
+//! [`Wrapper::InLoginShell`], for a session on a warm master when the login
+//! shell is POSIX (sh, bash, dash, zsh, ksh: `login_shell = "posix"`, the
+//! default), runs in that shell itself:
 //!
 //! ```text
-//! echo "@@CEXEC-START:<nonce>:$$" >&2;
-//! trap 's=$?; echo >&2; echo "@@CEXEC-END:<nonce>:$s" >&2' EXIT; eval '<command>'
+//! echo "@@CEXEC-START:<nonce>:$$" >&2; eval '<command>'
 //! ```
 //!
-//! It prints the pgid on stderr before the command runs, lets the login shell
-//! parse and run the command (its quoting and semantics untouched, as with a
-//! plain `ssh host COMMAND`), and prints the exit status when the shell exits,
-//! also through the command's own `exit`. A second shell per command would
-//! cost about 1.4 ms (measured on the test bed). A login shell that cannot
-//! parse this (`login_shell = "other"`: fish, csh) gets the portable form,
-//! which keeps the pid with `exec /bin/sh` and runs the command in a child
-//! `"$SHELL" -c "$1"`.
+//! It prints the pgid on stderr before the command runs and lets the login
+//! shell parse and run the command, as with a plain `ssh host COMMAND`. No
+//! second shell (that cost 1.4 ms per command on the test bed), and nothing
+//! after the command: the master's exit message carries the shell's status
+//! exactly (128+N for a command killed by signal N), and anything printed
+//! after the command would follow the command's own redirections
+//! (`exec 2>&1` would put it into stdout).
 //!
-//! Both marker lines are stripped from stderr. The start marker means "the
-//! command started", which is what makes retries safe; the end marker means
-//! "the exit status came back", which tells a command that exited 255 from a
-//! connection that died under it (ssh says 255 for both), and turns a command
-//! killed by signal N into exit status 128+N as a shell would report it (ssh
-//! alone would say 255). A command that replaces the shell (`exec prog`) or
-//! sets its own EXIT trap leaves no end marker; its status then comes from
-//! ssh alone. On timeout or cancel, [`kill_script`] stops the group through a
-//! second session over the same ControlMaster.
-
-use crate::config::LoginShell;
+//! [`Wrapper::Portable`], for a child `ssh` (the command that opens a
+//! connection) and for `login_shell = "other"` (fish, csh), keeps the pid
+//! with `exec /bin/sh`, runs the command in a child `"$SHELL" -c "$1"` and
+//! then prints an end marker with its status. A child `ssh` says 255 both for
+//! a command that exited 255 and for a connection that died under it; the end
+//! marker tells them apart, and turns a command killed by signal N into
+//! 128+N as a shell would report it.
+//!
+//! Both markers are stripped from stderr. The start marker means "the
+//! command started": without it, and without a status, a child `ssh`'s
+//! failure counts as a connection that never carried the command, which is
+//! what makes retries safe. On timeout or cancel, [`kill_script`] stops the
+//! group through a second session over the same ControlMaster.
 
 /// Start of the start marker line; the nonce follows.
 pub const MARKER_PREFIX: &str = "@@CEXEC-START:";
@@ -77,21 +80,24 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-/// The remote string for `command`, announcing its pgid with `nonce`, for a
-/// login shell of family `shell`.
-pub fn wrap(command: &str, nonce: &str, shell: LoginShell) -> String {
+/// Which form of wrapper a session gets (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapper {
+    /// In a POSIX login shell, on a session whose exit status is exact.
+    InLoginShell,
+    /// Under `/bin/sh`, with an end marker: any login shell, any session.
+    Portable,
+}
+
+/// The remote string for `command`, announcing its pgid with `nonce`.
+pub fn wrap(command: &str, nonce: &str, form: Wrapper) -> String {
     let start = format!("echo \"{MARKER_PREFIX}{nonce}:$$\" >&2");
-    let end = |status: &str| format!("echo >&2; echo \"{END_PREFIX}{nonce}:{status}\" >&2");
-    match shell {
-        LoginShell::Posix => format!(
-            "{start}; trap {} EXIT; eval {}",
-            quote(&format!("s=$?; {}", end("$s"))),
-            quote(command)
-        ),
-        LoginShell::Other => {
+    match form {
+        Wrapper::InLoginShell => format!("{start}; eval {}", quote(command)),
+        Wrapper::Portable => {
             let script = format!(
-                "{start}; \"${{SHELL:-/bin/sh}}\" -c \"$1\"; s=$?; {}; exit \"$s\"",
-                end("$s")
+                "{start}; \"${{SHELL:-/bin/sh}}\" -c \"$1\"; s=$?; echo >&2; \
+                 echo \"{END_PREFIX}{nonce}:$s\" >&2; exit \"$s\""
             );
             format!(
                 "exec /bin/sh -c {} cexec {}",
@@ -284,23 +290,23 @@ mod tests {
     type Wrapped = (Option<i32>, Vec<u8>, Vec<u8>, Option<i64>, Option<i32>);
 
     /// Every wrapper form with each login shell that can take it.
-    fn forms() -> Vec<(LoginShell, &'static str)> {
-        let mut v = vec![(LoginShell::Other, "sh"), (LoginShell::Other, "bash")];
+    fn forms() -> Vec<(Wrapper, &'static str)> {
+        let mut v = vec![(Wrapper::Portable, "sh"), (Wrapper::Portable, "bash")];
         for shell in ["sh", "dash", "bash", "zsh", "ksh"] {
             if Command::new(shell).arg("-c").arg("true").status().is_ok() {
-                v.push((LoginShell::Posix, shell));
+                v.push((Wrapper::InLoginShell, shell));
             }
         }
         v
     }
 
     /// Exit code, stdout, filtered stderr, pgid and end status of `cmd`
-    /// wrapped for `family` and run by login shell `login`, as sshd would.
-    fn through_wrapper(cmd: &str, family: LoginShell, login: &str) -> Wrapped {
+    /// wrapped in `form` and run by login shell `login`, as sshd would.
+    fn through_wrapper(cmd: &str, form: Wrapper, login: &str) -> Wrapped {
         let out = Command::new("setsid")
             .arg(login)
             .arg("-c")
-            .arg(wrap(cmd, "n1", family))
+            .arg(wrap(cmd, "n1", form))
             .env("SHELL", format!("/bin/{login}"))
             .output()
             .unwrap();
@@ -311,52 +317,72 @@ mod tests {
         (out.status.code(), out.stdout, passed, pgid, end)
     }
 
+    /// The end marker's status: only the portable form prints one.
+    fn expected_end(form: Wrapper, status: i32) -> Option<i32> {
+        (form == Wrapper::Portable).then_some(status)
+    }
+
     #[test]
-    fn wrapper_preserves_exit_code_and_streams_and_reports_both_markers() {
-        for (family, login) in forms() {
+    fn wrapper_preserves_exit_code_and_streams_and_reports_its_markers() {
+        for (form, login) in forms() {
             let (code, out, err, pgid, end) =
-                through_wrapper("echo out; echo err >&2; exit 7", family, login);
-            let at = format!("{family:?} wrapper in {login}");
+                through_wrapper("echo out; echo err >&2; exit 7", form, login);
+            let at = format!("{form:?} wrapper in {login}");
             assert_eq!(code, Some(7), "{at}");
             assert_eq!(out, b"out\n", "{at}");
             assert_eq!(err, b"err\n", "{at}");
             assert!(pgid.unwrap() > 1, "{at}");
-            assert_eq!(end, Some(7), "{at}");
+            assert_eq!(end, expected_end(form, 7), "{at}");
         }
     }
 
     #[test]
     fn wrapped_commands_mean_what_they_mean_to_the_login_shell() {
         let cmd = "x='it'\\''s'; printf '%s|%s|%s\\n' \"$x\" 'back\\slash' \"$((6 * 7))\"\nfalse || echo \"second line\"";
-        for (family, login) in forms() {
-            let (code, out, err, _, end) = through_wrapper(cmd, family, login);
-            let at = format!("{family:?} wrapper in {login}");
+        for (form, login) in forms() {
+            let (code, out, err, _, end) = through_wrapper(cmd, form, login);
+            let at = format!("{form:?} wrapper in {login}");
             assert_eq!(
                 String::from_utf8_lossy(&out),
                 "it's|back\\slash|42\nsecond line\n",
                 "{at}: {}",
                 String::from_utf8_lossy(&err)
             );
-            assert_eq!((code, end), (Some(0), Some(0)), "{at}");
+            assert_eq!((code, end), (Some(0), expected_end(form, 0)), "{at}");
+        }
+    }
+
+    #[test]
+    fn the_commands_own_redirections_never_carry_a_marker() {
+        for (form, login) in forms() {
+            let (code, out, err, _, _) =
+                through_wrapper("exec 2>&1; echo out; echo err >&2", form, login);
+            let at = format!("{form:?} wrapper in {login}");
+            assert_eq!(String::from_utf8_lossy(&out), "out\nerr\n", "{at}");
+            assert_eq!((code, err.as_slice()), (Some(0), b"".as_slice()), "{at}");
         }
     }
 
     #[test]
     fn stderr_without_final_newline_is_kept_exactly() {
-        for (family, login) in forms() {
-            let (_, _, err, _, end) = through_wrapper("printf 'no newline' >&2", family, login);
-            assert_eq!(err, b"no newline", "{family:?} in {login}");
-            assert_eq!(end, Some(0));
-            let (_, _, err, _, _) = through_wrapper("printf 'two\\n\\n' >&2", family, login);
-            assert_eq!(err, b"two\n\n", "{family:?} in {login}");
+        for (form, login) in forms() {
+            let (_, _, err, _, end) = through_wrapper("printf 'no newline' >&2", form, login);
+            assert_eq!(err, b"no newline", "{form:?} in {login}");
+            assert_eq!(end, expected_end(form, 0));
+            let (_, _, err, _, _) = through_wrapper("printf 'two\\n\\n' >&2", form, login);
+            assert_eq!(err, b"two\n\n", "{form:?} in {login}");
         }
     }
 
     #[test]
     fn a_signal_death_reports_128_plus_the_signal() {
-        for (family, login) in forms() {
-            let (code, _, _, _, end) = through_wrapper("sh -c 'kill -9 $$'", family, login);
-            assert_eq!((code, end), (Some(137), Some(137)), "{family:?} in {login}");
+        for (form, login) in forms() {
+            let (code, _, _, _, end) = through_wrapper("sh -c 'kill -9 $$'", form, login);
+            assert_eq!(
+                (code, end),
+                (Some(137), expected_end(form, 137)),
+                "{form:?} in {login}"
+            );
         }
     }
 
