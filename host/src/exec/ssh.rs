@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use tokio::net::unix::pipe::Receiver;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
@@ -148,75 +149,19 @@ impl SshRunner {
         let node = spec.node;
         let nonce = nonce();
         let marker = Some(MarkerFilter::new(&nonce));
-        // Nothing is asked of the master before its hello: giving up here
-        // is always safe.
-        let limit = Duration::from_secs(self.settings.connect_timeout_secs.max(1));
-        let connected = tokio::select! {
-            c = ssh_mux::connect(&lease.path, limit) => c,
-            () = tokio::time::sleep_until(spec.deadline) => {
-                return Attempt::Failed(ExecError::TimedOut {
-                    node: node.id.clone(),
-                    after_ms: ms(started_at.elapsed()),
-                    stage: "waiting for the connection's control socket".into(),
-                });
-            }
-            () = spec.cancel.cancelled() => {
-                return Attempt::Failed(ExecError::Cancelled {
-                    node: node.id.clone(),
-                    stage: "waiting for the connection's control socket".into(),
-                });
-            }
+        let opened = match self
+            .open_on_master(spec, target, lease, &nonce, started_at)
+            .await
+        {
+            Ok(opened) => opened,
+            Err(stop) => return stop,
         };
-        let master = match connected {
-            Ok(client) => {
-                let form = match node.login_shell {
-                    LoginShell::Posix => Wrapper::InLoginShell,
-                    LoginShell::Other => Wrapper::Portable,
-                };
-                let remote = ssh_quote::wrap(spec.command, &nonce, form);
-                // Once asked, the master may start the command at any
-                // moment: an interrupted request is "may have started".
-                let opened = tokio::select! {
-                    o = client.start(&remote) => o,
-                    () = tokio::time::sleep_until(spec.deadline) => Opened::Unknown(
-                        "the deadline passed while the connection was opening the session".into(),
-                    ),
-                    () = spec.cancel.cancelled() => Opened::Unknown(
-                        "cancelled while the connection was opening the session".into(),
-                    ),
-                };
-                match opened {
-                    Opened::Session(s) => Ok(s),
-                    Opened::Refused(why) => {
-                        return Attempt::NotStarted {
-                            why: format!("the connection refused a new session: {why}"),
-                        };
-                    }
-                    Opened::Unknown(why) => {
-                        return Attempt::Failed(ExecError::ConnectionLost {
-                            node: node.id.clone(),
-                            why,
-                            pgid: None,
-                            partial: Box::new(RunResult {
-                                node: node.id.clone(),
-                                target: Some(target.addr.to_string()),
-                                reused_connection: true,
-                                ..RunResult::default()
-                            }),
-                        });
-                    }
-                    Opened::NoMaster(why) => Err(why),
-                }
-            }
-            Err(why) => Err(why),
-        };
-        let (mut session, mut pump) = match master {
-            Ok(mut s) => {
+        let (mut session, mut pump) = match opened {
+            Ok((s, out, err)) => {
                 debug!(node = %node.id, slot = lease.slot, "session on the warm control socket");
-                let (out, err) = s.take_output();
                 let pump = Pump::spawn_readers(
-                    out,
-                    err,
+                    Some(out),
+                    Some(err),
                     &node.id,
                     self.output_cap,
                     spec.live.clone(),
@@ -226,33 +171,9 @@ impl SshRunner {
             }
             Err(why) => {
                 debug!(node = %node.id, addr = %target.addr, slot = lease.slot, %why, "ssh attempt");
-                // The portable form: its end marker tells a command's exit
-                // 255 from ssh's own.
-                let remote = ssh_quote::wrap(spec.command, &nonce, Wrapper::Portable);
-                let args = ssh_args::build(
-                    &self.settings,
-                    node,
-                    target,
-                    &lease.path,
-                    Master::Auto,
-                    &remote,
-                );
-                let mut child = match without_locale(Command::new(SSH_PROGRAM))
-                    .args(&args)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .kill_on_drop(true)
-                    .spawn()
-                {
+                let mut child = match self.spawn_ssh(spec, target, lease, &nonce) {
                     Ok(c) => c,
-                    Err(source) => {
-                        return Attempt::Failed(ExecError::Spawn {
-                            node: node.id.clone(),
-                            program: SSH_PROGRAM.into(),
-                            source,
-                        });
-                    }
+                    Err(e) => return Attempt::Failed(e),
                 };
                 let pump = Pump::spawn(
                     &mut child,
@@ -277,7 +198,7 @@ impl SshRunner {
         let mut result = RunResult {
             node: node.id.clone(),
             target: Some(target.addr.to_string()),
-            reused_connection: matches!(session, Session::Mux(_)),
+            reused_connection: session.is_mux(),
             ..RunResult::default()
         };
         let code = match waited {
@@ -309,7 +230,8 @@ impl SshRunner {
                 result.cancelled = cancelled;
                 result.kill = Some(self.kill_remote(node, target, lease, pgid).await);
                 info!(node = %node.id, pgid, kill = ?result.kill, "stopped a command");
-                session.wind_down(AFTER_KILL_GRACE).await
+                session.wind_down(AFTER_KILL_GRACE).await;
+                None
             }
         };
         // After the readers are done: a start marker still in the pipe
@@ -386,6 +308,115 @@ impl SshRunner {
                 Attempt::Done(result)
             }
         }
+    }
+
+    /// Asks the node's warm master, if one answers, for a session running
+    /// the command: `Ok(Ok(..))` with its output pipes, `Ok(Err(why))` when
+    /// no master took the request (run `ssh` instead), `Err` with the
+    /// attempt's outcome when it must stop here.
+    async fn open_on_master(
+        &self,
+        spec: &RunSpec<'_>,
+        target: &Target,
+        lease: &SlotLease,
+        nonce: &str,
+        started_at: Instant,
+    ) -> Result<Result<(MuxSession, Receiver, Receiver), String>, Attempt> {
+        let node = spec.node;
+        // Nothing is asked of the master before its hello: giving up here
+        // is always safe.
+        let limit = Duration::from_secs(self.settings.connect_timeout_secs.max(1));
+        let stage = "waiting for the connection's control socket";
+        let client = tokio::select! {
+            c = ssh_mux::connect(&lease.path, limit) => match c {
+                Ok(client) => client,
+                Err(why) => return Ok(Err(why)),
+            },
+            () = tokio::time::sleep_until(spec.deadline) => {
+                return Err(Attempt::Failed(ExecError::TimedOut {
+                    node: node.id.clone(),
+                    after_ms: ms(started_at.elapsed()),
+                    stage: stage.into(),
+                }));
+            }
+            () = spec.cancel.cancelled() => {
+                return Err(Attempt::Failed(ExecError::Cancelled {
+                    node: node.id.clone(),
+                    stage: stage.into(),
+                }));
+            }
+        };
+        let form = match node.login_shell {
+            LoginShell::Posix => Wrapper::InLoginShell,
+            LoginShell::Other => Wrapper::Portable,
+        };
+        let remote = ssh_quote::wrap(spec.command, nonce, form);
+        // Once asked, the master may start the command at any moment: an
+        // interrupted request is "may have started".
+        let opened = tokio::select! {
+            o = client.start(&remote) => o,
+            () = tokio::time::sleep_until(spec.deadline) => Opened::Unknown(
+                "the deadline passed while the connection was opening the session".into(),
+            ),
+            () = spec.cancel.cancelled() => Opened::Unknown(
+                "cancelled while the connection was opening the session".into(),
+            ),
+        };
+        match opened {
+            Opened::Session {
+                session,
+                stdout,
+                stderr,
+            } => Ok(Ok((session, stdout, stderr))),
+            Opened::NoMaster(why) => Ok(Err(why)),
+            Opened::Refused(why) => Err(Attempt::NotStarted {
+                why: format!("the connection refused a new session: {why}"),
+            }),
+            Opened::Unknown(why) => Err(Attempt::Failed(ExecError::ConnectionLost {
+                node: node.id.clone(),
+                why,
+                pgid: None,
+                partial: Box::new(RunResult {
+                    node: node.id.clone(),
+                    target: Some(target.addr.to_string()),
+                    reused_connection: true,
+                    ..RunResult::default()
+                }),
+            })),
+        }
+    }
+
+    /// Starts a child `ssh` for the command; it becomes the master when none
+    /// is up. The portable wrapper's end marker tells a command's exit 255
+    /// from ssh's own.
+    fn spawn_ssh(
+        &self,
+        spec: &RunSpec<'_>,
+        target: &Target,
+        lease: &SlotLease,
+        nonce: &str,
+    ) -> Result<Child, ExecError> {
+        let remote = ssh_quote::wrap(spec.command, nonce, Wrapper::Portable);
+        let args = ssh_args::build(
+            &self.settings,
+            spec.node,
+            target,
+            &lease.path,
+            Master::Auto,
+            &remote,
+        );
+        without_locale(Command::new(SSH_PROGRAM))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ExecError::Spawn {
+                node: spec.node.id.clone(),
+                program: SSH_PROGRAM.into(),
+                source,
+            })
     }
 
     /// Stops process group `pgid` on the node through a second session over
@@ -489,16 +520,16 @@ impl Session {
 
     /// Gives the session `grace` to end by itself, then lets go of it (the
     /// local side only: the remote group is the kill script's job).
-    async fn wind_down(&mut self, grace: Duration) -> Option<i32> {
+    async fn wind_down(&mut self, grace: Duration) {
         match self {
-            Session::Child(c) => wait_with_grace(c, grace).await.and_then(|s| s.code()),
-            Session::Mux(m) => match tokio::time::timeout(grace, m.wait()).await {
-                Ok(code) => code,
-                Err(_) => {
+            Session::Child(c) => {
+                wait_with_grace(c, grace).await;
+            }
+            Session::Mux(m) => {
+                if tokio::time::timeout(grace, m.wait()).await.is_err() {
                     m.abandon();
-                    None
                 }
-            },
+            }
         }
     }
 }

@@ -49,10 +49,9 @@ const NO_ESCAPE: u32 = 0xffff_ffff;
 /// answers are not the master talking either.
 const MAX_MESSAGE: usize = 256 * 1024;
 
-/// A session the master opened: its output pipes and its exit.
+/// A session the master opened: its exit (the output pipes are handed out
+/// with it, see [`Opened::Session`]).
 pub struct MuxSession {
-    stdout: Option<Receiver>,
-    stderr: Option<Receiver>,
     /// Owns the control connection and reads it to the end (see
     /// [`exit_status`]); aborting it closes the connection.
     exit: Option<JoinHandle<Option<u32>>>,
@@ -62,7 +61,11 @@ pub struct MuxSession {
 
 /// What asking the master for a session came to.
 pub enum Opened {
-    Session(MuxSession),
+    Session {
+        session: MuxSession,
+        stdout: Receiver,
+        stderr: Receiver,
+    },
     /// The master took nothing (it stopped taking requests, or the command
     /// is too long for its socket): run `ssh` instead.
     NoMaster(String),
@@ -75,22 +78,14 @@ pub enum Opened {
 }
 
 impl MuxSession {
-    /// The output pipes, for the readers (once).
-    pub fn take_output(&mut self) -> (Option<Receiver>, Option<Receiver>) {
-        (self.stdout.take(), self.stderr.take())
-    }
-
     /// Waits for the remote exit status; `None` when the master closed the
     /// session without one (the login shell died of a signal, or the
     /// connection broke). Cancel-safe.
     pub async fn wait(&mut self) -> Option<i32> {
-        if self.exit.is_none() {
+        let Some(task) = self.exit.as_mut() else {
             return self.code;
-        }
-        let status = match self.exit.as_mut() {
-            Some(task) => task.await.unwrap_or(None),
-            None => None,
         };
+        let status = task.await.unwrap_or(None);
         self.exit = None;
         self.code = status.and_then(|c| i32::try_from(c).ok());
         self.code
@@ -120,9 +115,6 @@ pub struct MuxClient {
 /// (nothing is asked of the master yet, so giving up is always safe). An
 /// error means no master answers: start one with `ssh`.
 pub async fn connect(control: &Path, limit: Duration) -> Result<MuxClient, String> {
-    if !control.exists() {
-        return Err("no control socket yet".into());
-    }
     match tokio::time::timeout(limit, hello(control)).await {
         Ok(Ok(stream)) => Ok(MuxClient { stream }),
         Ok(Err(e)) => Err(format!("control socket {}: {e}", control.display())),
@@ -189,19 +181,22 @@ impl MuxClient {
                 return Opened::Unknown(format!("unexpected answer {other:x?} from the master"));
             }
         }
-        let (stdout, stderr) = match (receiver(out_r.into()), receiver(err_r.into())) {
+        let watch = |r: io::PipeReader| Receiver::from_owned_fd(OwnedFd::from(r));
+        let (stdout, stderr) = match (watch(out_r), watch(err_r)) {
             (Ok(o), Ok(e)) => (o, e),
             (Err(e), _) | (_, Err(e)) => {
                 return Opened::Unknown(format!("cannot watch the session's output: {e}"));
             }
         };
         let exit = tokio::spawn(async move { exit_status(&mut stream).await });
-        Opened::Session(MuxSession {
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-            exit: Some(exit),
-            code: None,
-        })
+        Opened::Session {
+            session: MuxSession {
+                exit: Some(exit),
+                code: None,
+            },
+            stdout,
+            stderr,
+        }
     }
 }
 
@@ -312,10 +307,6 @@ fn frame(body: Vec<u8>) -> Vec<u8> {
     let mut m = Vec::with_capacity(4 + body.len());
     put_string(&mut m, &body);
     m
-}
-
-fn receiver(fd: OwnedFd) -> io::Result<Receiver> {
-    Receiver::from_owned_fd(fd)
 }
 
 #[cfg(test)]

@@ -63,6 +63,14 @@ pub fn usage() -> Usage {
     USAGE.get().copied().unwrap_or(Usage::Repeated)
 }
 
+/// Whether loading a plugin calls it once to check its configuration. A
+/// one-shot process makes one real call, which configures the plugin the
+/// same way and fails closed naming it: a check call first would only
+/// double the cost.
+pub fn check_configuration_at_load() -> bool {
+    usage() == Usage::Repeated
+}
+
 /// The process-wide engine: compiling a component is tied to the engine that
 /// compiled it, so sharing one lets every plugin share the code cache.
 pub fn shared() -> Result<Engine> {

@@ -48,10 +48,7 @@ impl Router {
             config: serde_json::to_string(config)?,
             limits,
         };
-        // A one-shot process makes one real call, which configures the
-        // plugin the same way and fails closed naming it: a check call first
-        // would only double the cost.
-        if crate::plugin::engine::usage() == crate::plugin::engine::Usage::OneShot {
+        if !crate::plugin::engine::check_configuration_at_load() {
             return Ok(router);
         }
         // An empty inventory exercises `configure` without needing nodes; the
